@@ -1,0 +1,80 @@
+"""The recording state: whether ops are recorded, the active name scope, anomaly checks.
+
+The state is thread-local, so two threads can record (or not) independently.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class AnomalyError(FloatingPointError):
+    """Raised inside `detect_anomaly()` at the first NaN or Inf, naming the op and its scope."""
+
+
+class _State(threading.local):
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.scope: tuple[str, ...] = ()
+        self.anomaly = False
+
+
+STATE = _State()
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Nothing made inside is recorded for backward, and nothing made inside requires grad."""
+    before, STATE.grad_enabled = STATE.grad_enabled, False
+    try:
+        yield
+    finally:
+        STATE.grad_enabled = before
+
+
+@contextmanager
+def enable_grad() -> Iterator[None]:
+    """Record again inside a `no_grad()` block."""
+    before, STATE.grad_enabled = STATE.grad_enabled, True
+    try:
+        yield
+    finally:
+        STATE.grad_enabled = before
+
+
+def is_grad_enabled() -> bool:
+    return STATE.grad_enabled
+
+
+@contextmanager
+def scope(name: str) -> Iterator[tuple[str, ...]]:
+    """Name scope: every tensor made inside records the path of active scopes in `.scope`."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"scope: name must be a non-empty str, got {name!r}")
+    before = STATE.scope
+    STATE.scope = before + (name,)
+    try:
+        yield STATE.scope
+    finally:
+        STATE.scope = before
+
+
+def current_scope() -> tuple[str, ...]:
+    return STATE.scope
+
+
+@contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Check every op's output in forward and every gradient in backward for NaN/Inf."""
+    before, STATE.anomaly = STATE.anomaly, True
+    try:
+        yield
+    finally:
+        STATE.anomaly = before
+
+
+def scope_str(path: tuple[str, ...]) -> str:
+    """'t=3/lstm/forget gate', or '<top level>' for the empty path."""
+    return "/".join(path) if path else "<top level>"

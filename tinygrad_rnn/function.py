@@ -1,0 +1,68 @@
+"""`Function`: the base of every op, built-in or yours.
+
+An op subclasses `Function` with two static methods on numpy arrays:
+`forward(ctx, *arrays, **kwargs) -> array` and `backward(ctx, grad) -> one grad per input`.
+`Op.apply(*tensors, **kwargs)` runs forward and, when a gradient is wanted, records the op
+instance (the ctx) on the output together with its parents and the active scope.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .context import STATE, AnomalyError, scope_str
+from .tensor import Tensor, as_tensor
+
+
+class ShapeError(ValueError):
+    """A shape that an op cannot take; the message names the op, the shapes and the scope."""
+
+
+class Function:
+    """Base class of ops. The instance is the `ctx` passed to forward and backward."""
+
+    __slots__ = ("parents", "saved_tensors", "__dict__")
+    op_name = "function"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "op_name" not in cls.__dict__:
+            cls.op_name = cls.__name__.lower()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved_tensors = arrays
+
+    @staticmethod
+    def forward(ctx: Function, *arrays: Any, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Function, grad: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:
+        """Run the op on Tensors (other inputs become constants) and record it for backward."""
+        parents = tuple(x if isinstance(x, Tensor) else as_tensor(x) for x in inputs)
+        ctx = cls.__new__(cls)
+        try:
+            out = cls.forward(ctx, *[p.data for p in parents], **kwargs)
+        except ShapeError:
+            raise
+        except (ValueError, IndexError) as e:
+            raise ShapeError(_describe(cls.op_name, parents, str(e))) from None
+        if not isinstance(out, np.ndarray):
+            out = np.asarray(out)
+        if STATE.anomaly and out.dtype.kind == "f" and not np.isfinite(out).all():
+            raise AnomalyError(_describe(cls.op_name, parents, "forward produced NaN or Inf"))
+        if STATE.grad_enabled and any(p.requires_grad for p in parents):
+            ctx.parents = parents
+            return Tensor._make(out, ctx)
+        return Tensor._make(out, None)
+
+
+def _describe(op: str, parents: tuple[Tensor, ...], what: str) -> str:
+    shapes = ", ".join(str(p.shape) for p in parents)
+    return f"{op}: {what} [input shapes {shapes}; scope {scope_str(STATE.scope)}]"

@@ -1,0 +1,330 @@
+"""The primitive ops: forward and backward side by side, one small class each.
+
+Each backward returns one gradient per input in the *broadcast* shape; the engine sums
+it back to the input's shape (`autograd._unbroadcast`), so no op repeats that logic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .function import Function, ShapeError
+from .tensor import Tensor, as_tensor
+
+
+class Scatter:
+    """A sparse gradient: `values` belong at `index` of an otherwise zero array.
+
+    GetItem returns one so that slicing a long sequence step by step stays linear in T;
+    the engine adds it into a single buffer instead of materialising a zero array per slice.
+    """
+
+    __slots__ = ("index", "values", "basic")
+
+    def __init__(self, index: Any, values: np.ndarray, basic: bool) -> None:
+        self.index, self.values, self.basic = index, values, basic
+
+    def add_into(self, buf: np.ndarray) -> None:
+        if self.basic:
+            buf[self.index] += self.values
+        else:
+            np.add.at(buf, self.index, self.values)  # repeated integer indices accumulate
+
+
+# ---- elementwise binary ------------------------------------------------------------------
+
+class Add(Function):
+    """z = x + y;  dz/dx = 1, dz/dy = 1"""
+    @staticmethod
+    def forward(ctx, x, y): return x + y
+    @staticmethod
+    def backward(ctx, g): return g, g
+
+
+class Sub(Function):
+    """z = x - y;  dz/dx = 1, dz/dy = -1"""
+    @staticmethod
+    def forward(ctx, x, y): return x - y
+    @staticmethod
+    def backward(ctx, g): return g, -g
+
+
+class Mul(Function):
+    """z = x * y;  dz/dx = y, dz/dy = x"""
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x * y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return g * y, g * x
+
+
+class Div(Function):
+    """z = x / y;  dz/dx = 1/y, dz/dy = -x/y^2"""
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x / y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        gx = g / y
+        return gx, -gx * x / y
+
+
+# ---- elementwise unary -------------------------------------------------------------------
+
+class Neg(Function):
+    """z = -x;  dz/dx = -1"""
+    @staticmethod
+    def forward(ctx, x): return -x
+    @staticmethod
+    def backward(ctx, g): return -g
+
+
+class Pow(Function):
+    """z = x^p (p a number);  dz/dx = p x^(p-1)"""
+    @staticmethod
+    def forward(ctx, x, exponent):
+        ctx.save_for_backward(x)
+        ctx.p = exponent
+        return x ** exponent
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        p = ctx.p
+        return g * (p * x ** (p - 1)) if p != 2 else g * (2 * x)
+
+
+class Exp(Function):
+    """z = e^x;  dz/dx = z"""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.out = np.exp(x)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, g): return g * ctx.out
+
+
+class Log(Function):
+    """z = ln x;  dz/dx = 1/x"""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g): return g / ctx.saved_tensors[0]
+
+
+class Tanh(Function):
+    """z = tanh x;  dz/dx = 1 - z^2"""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.out = np.tanh(x)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, g):
+        z = ctx.out
+        return g * (1 - z * z)
+
+
+class Sigmoid(Function):
+    """z = 1 / (1 + e^-x);  dz/dx = z (1 - z)"""
+    @staticmethod
+    def forward(ctx, x):
+        e = np.exp(-np.abs(x))  # never overflows; e/(1+e) gives the small side exactly
+        z = 1 / (1 + e)
+        ctx.out = np.where(x >= 0, z, e * z)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, g):
+        z = ctx.out
+        return g * (z * (1 - z))
+
+
+class Relu(Function):
+    """z = max(x, 0);  dz/dx = 1 where x > 0 else 0 (0 at x = 0, as in PyTorch)"""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, g): return g * (ctx.saved_tensors[0] > 0)
+
+
+# ---- linear algebra ----------------------------------------------------------------------
+
+class Matmul(Function):
+    """z = x @ y (np.matmul, batched and 1-D too);  dz/dx = g y^T, dz/dy = x^T g"""
+    @staticmethod
+    def forward(ctx, x, y):
+        if x.ndim == 0 or y.ndim == 0:
+            raise ShapeError(f"matmul: shapes {x.shape} and {y.shape}: scalars cannot be "
+                             "matrix-multiplied (use *)")
+        if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
+            raise ValueError(f"shapes {x.shape} and {y.shape} are not aligned")
+        ctx.save_for_backward(x, y)
+        return x @ y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        x2 = x[None, :] if x.ndim == 1 else x  # 1-D operands act as a row / a column
+        y2 = y[:, None] if y.ndim == 1 else y
+        if x.ndim == 1:
+            g = g[..., None, :] if y.ndim > 1 else g[..., None]
+        if y.ndim == 1:
+            g = g[..., None]
+        gx = g @ np.swapaxes(y2, -1, -2)
+        gy = np.swapaxes(x2, -1, -2) @ g
+        return (gx[..., 0, :] if x.ndim == 1 else gx), (gy[..., 0] if y.ndim == 1 else gy)
+
+
+# ---- reductions --------------------------------------------------------------------------
+
+def _expand(g: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
+    """Broadcast a reduced gradient back over the reduced axes (a view, no copy)."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, shape)
+
+
+class Sum(Function):
+    """z = sum_axis x;  dz/dx = 1 broadcast over the axis"""
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g): return _expand(g, ctx.shape, ctx.axis, ctx.keepdims)
+
+
+class Mean(Function):
+    """z = mean_axis x;  dz/dx = 1/n broadcast over the axis"""
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        out = np.mean(x, axis=axis, keepdims=keepdims)
+        ctx.n = x.size // max(np.size(out), 1) if x.size else 1
+        return out
+
+    @staticmethod
+    def backward(ctx, g): return _expand(g / ctx.n, ctx.shape, ctx.axis, ctx.keepdims)
+
+
+class Max(Function):
+    """z = max_axis x;  dz/dx = 1/k at the k tied maxima, 0 elsewhere"""
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        if x.size == 0:
+            raise ValueError("cannot take the max of an empty tensor")
+        m = np.max(x, axis=axis, keepdims=True)
+        ctx.save_for_backward(x, m)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return m if keepdims else np.squeeze(m, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, m = ctx.saved_tensors
+        mask = x == m
+        share = mask / mask.sum(axis=ctx.axis, keepdims=True)
+        if not ctx.keepdims and ctx.axis is not None:
+            g = np.expand_dims(g, ctx.axis)
+        return share * g
+
+
+# ---- shape -------------------------------------------------------------------------------
+
+class Reshape(Function):
+    """z = x viewed with a new shape;  dz/dx = g reshaped back"""
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g): return g.reshape(ctx.shape)
+
+
+class Transpose(Function):
+    """z = x with axes permuted;  dz/dx = g with the inverse permutation"""
+    @staticmethod
+    def forward(ctx, x, axes=None):
+        ctx.axes = axes
+        return np.transpose(x, axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.transpose(g, None if ctx.axes is None else np.argsort(ctx.axes))
+
+
+def _is_basic(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+
+
+class GetItem(Function):
+    """z = x[index] (basic or integer-array);  dz/dx = g scattered back at index"""
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.index, ctx.basic = index, _is_basic(index)
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, g): return Scatter(ctx.index, g, ctx.basic)
+
+
+class Concat(Function):
+    """z = [x_1, ..., x_n] joined along axis;  dz/dx_i = the i-th block of g"""
+    @staticmethod
+    def forward(ctx, *xs, axis=0):
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        return np.concatenate(xs, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g): return tuple(np.split(g, ctx.bounds, axis=ctx.axis))
+
+
+class Stack(Function):
+    """z = [x_1, ..., x_n] stacked on a new axis;  dz/dx_i = g[..., i, ...]"""
+    @staticmethod
+    def forward(ctx, *xs, axis=0):
+        out = np.stack(xs, axis=axis)
+        ctx.axis = axis % out.ndim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        lead = (slice(None),) * ctx.axis
+        return tuple(g[lead + (i,)] for i in range(g.shape[ctx.axis]))
+
+
+def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (np.concatenate)."""
+    return Concat.apply(*_tensors(tensors, "concat"), axis=axis)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis (np.stack)."""
+    return Stack.apply(*_tensors(tensors, "stack"), axis=axis)
+
+
+def _tensors(xs: Sequence[Any], op: str) -> list[Tensor]:
+    if isinstance(xs, (Tensor, np.ndarray)) or not len(xs):
+        raise TypeError(f"{op}: expects a non-empty list or tuple of tensors")
+    return [as_tensor(x) for x in xs]

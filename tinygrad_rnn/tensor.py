@@ -1,0 +1,196 @@
+"""`Tensor`: an array, its gradient, and its place in the graph (op, parents, scope, name).
+
+Operators delegate to the ops in `ops.py`; `backward()` delegates to `autograd.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .context import STATE
+
+_ACCEPTED = "a numpy array, a Python number or (nested) list, or a Tensor"
+
+
+class Tensor:
+    """A numpy array with reverse-mode autodiff. Leaves have op None and no parents."""
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "scope", "_ctx", "_retain", "__weakref__")
+    __array_priority__ = 1000  # numpy defers `array + tensor` to Tensor.__radd__
+
+    def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None,
+                 dtype: Any = None) -> None:
+        self.data = _to_array(data, dtype)
+        self.grad: np.ndarray | None = None
+        self.name = name
+        self.scope = STATE.scope
+        self._ctx = None
+        self._retain = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data: np.ndarray, ctx: Any) -> Tensor:
+        """An op's output: no conversion, and requires grad exactly when ctx is recorded."""
+        t = cls.__new__(cls)
+        t.data, t.grad, t.name, t.scope, t._ctx, t._retain = data, None, None, STATE.scope, ctx, False
+        t.requires_grad = ctx is not None
+        return t
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype "
+                            f"{self.data.dtype} (pass dtype=np.float64 or float data)")
+        self.requires_grad = bool(flag) and STATE.grad_enabled
+        return self
+
+    # ---- what a tensor is -------------------------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+
+    @property
+    def op(self) -> str | None:
+        """Name of the op that made this tensor, or None for a leaf."""
+        return None if self._ctx is None else self._ctx.op_name
+
+    @property
+    def parents(self) -> tuple[Tensor, ...]:
+        return () if self._ctx is None else self._ctx.parents
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        extra = f", name={self.name!r}" if self.name else ""
+        extra += f", op={self.op}" if self._ctx is not None else ""
+        extra += ", requires_grad=True" if self.requires_grad and self._ctx is None else ""
+        body = np.array2string(self.data, precision=4, threshold=20, separator=", ",
+                               prefix="tensor(")
+        return f"tensor({body}{extra})"
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def detach(self) -> Tensor:
+        """Same data (no copy), no history: gradients stop here."""
+        return Tensor._make(self.data, None)
+
+    def retain_grad(self) -> Tensor:
+        """Keep (and accumulate across calls) this non-leaf's gradient, also in lean mode."""
+        self._retain = True
+        return self
+
+    def backward(self, grad: Any = None, keep_intermediate: bool = True) -> None:
+        """Reverse-mode pass from this tensor; see `autograd.backward`."""
+        from .autograd import backward
+        backward(self, grad, keep_intermediate)
+
+    # ---- arithmetic ---------------------------------------------------------------------
+    def _const(self, other: Any) -> Tensor:
+        return other if isinstance(other, Tensor) else Tensor._make(_to_array(other, self.dtype), None)
+
+    def __add__(self, other): return ops.Add.apply(self, self._const(other))
+    def __radd__(self, other): return ops.Add.apply(self._const(other), self)
+    def __sub__(self, other): return ops.Sub.apply(self, self._const(other))
+    def __rsub__(self, other): return ops.Sub.apply(self._const(other), self)
+    def __mul__(self, other): return ops.Mul.apply(self, self._const(other))
+    def __rmul__(self, other): return ops.Mul.apply(self._const(other), self)
+    def __truediv__(self, other): return ops.Div.apply(self, self._const(other))
+    def __rtruediv__(self, other): return ops.Div.apply(self._const(other), self)
+    def __matmul__(self, other): return ops.Matmul.apply(self, self._const(other))
+    def __rmatmul__(self, other): return ops.Matmul.apply(self._const(other), self)
+    def __neg__(self): return ops.Neg.apply(self)
+
+    def __pow__(self, exponent: float) -> Tensor:
+        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
+            raise TypeError(f"pow: the exponent must be a Python number, got {type(exponent).__name__}")
+        return ops.Pow.apply(self, exponent=float(exponent))
+
+    def exp(self) -> Tensor: return ops.Exp.apply(self)
+    def log(self) -> Tensor: return ops.Log.apply(self)
+    def tanh(self) -> Tensor: return ops.Tanh.apply(self)
+    def sigmoid(self) -> Tensor: return ops.Sigmoid.apply(self)
+    def relu(self) -> Tensor: return ops.Relu.apply(self)
+
+    # ---- reductions and shape -----------------------------------------------------------
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Sum.apply(self, axis=_axes(axis, self.ndim, "sum"), keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Mean.apply(self, axis=_axes(axis, self.ndim, "mean"), keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.Max.apply(self, axis=_axes(axis, self.ndim, "max"), keepdims=keepdims)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return ops.Reshape.apply(self, shape=shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        return ops.Transpose.apply(self, axes=axes or None)
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.GetItem.apply(self, index=_plain_index(index))
+
+    # Tensors are compared by identity (they live in sets and dicts of graph nodes).
+    __hash__ = object.__hash__
+
+
+def _to_array(data: Any, dtype: Any) -> np.ndarray:
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        if dtype is not None and data.dtype != dtype:
+            return data.astype(dtype)
+        if data.dtype.kind in "fiub":
+            return data
+        raise TypeError(f"Tensor: unsupported dtype {data.dtype}; accepted: float, int or bool arrays")
+    if isinstance(data, (int, float, bool, np.number, list, tuple)):
+        try:
+            return np.asarray(data, dtype=np.float64 if dtype is None else dtype)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"Tensor: cannot make an array from {type(data).__name__}: {e}") from None
+    raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__}; accepted: {_ACCEPTED}")
+
+
+def as_tensor(x: Any, dtype: Any = None) -> Tensor:
+    """x itself if it is a Tensor, else a constant (not requiring grad) Tensor of it."""
+    return x if isinstance(x, Tensor) else Tensor._make(_to_array(x, dtype), None)
+
+
+def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions")
+    return tuple(int(a) % max(ndim, 1) for a in axes)
+
+
+def _plain_index(index: Any) -> Any:
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+from . import ops  # noqa: E402  (ops import Tensor; the operators above look them up at call time)
