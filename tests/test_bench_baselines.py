@@ -1,0 +1,113 @@
+"""The numpy baselines of bench/ compute the right loss and gradients (float64, small sizes).
+
+Checked against central finite differences, against PyTorch's nn.RNN/LSTM/GRU when torch is
+importable, and against tinygrad_rnn's own autograd on its cells once tinygrad_rnn.nn exists.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import baselines  # noqa: E402
+
+T, B, I, H = 4, 2, 3, 4  # noqa: E741  (the sizes' usual names)
+CASES = [("dampened", "tanh"), ("dampened", "sigmoid"), ("elman", "tanh"), ("elman", "sigmoid"),
+         ("lstm", None), ("gru", None)]
+
+
+def _run(cell, activation, p, xs):
+    fn = baselines.BASELINES[cell]
+    return fn(p, xs) if activation is None else fn(p, xs, activation=activation)
+
+
+def _problem(cell, seed=0):
+    rng = np.random.default_rng(seed)
+    p = baselines.init_params(cell, I, H, rng)
+    p = {k: v * 3.0 if k != "lam" else v for k, v in p.items()}  # weights large enough to saturate a bit
+    return p, rng.standard_normal((T, B, I))
+
+
+def _loss_by_hand(cell, activation, p, xs):
+    """The forward pass again, written independently of the baseline's code (no caching)."""
+    def sig(a): return 1.0 / (1.0 + np.exp(-a))
+    act = {"tanh": np.tanh, "sigmoid": sig}.get(activation)
+    h = np.zeros((B, H))
+    c = np.zeros((B, H))
+    loss = 0.0
+    for x in xs:
+        if cell == "dampened":
+            h = act(x @ p["W"] + p["lam"] * h + p["b"])
+        elif cell == "elman":
+            h = act(x @ p["W"] + h @ p["U"] + p["b"])
+        elif cell == "lstm":
+            i, f, g, o = np.split(x @ p["W"] + h @ p["U"] + p["b"], 4, axis=1)
+            c = sig(f) * c + sig(i) * np.tanh(g)
+            h = sig(o) * np.tanh(c)
+        else:
+            xr, xz, xn = np.split(x @ p["W"] + p["b"], 3, axis=1)
+            hr, hz, hn = np.split(h @ p["U"], 3, axis=1)
+            r, z = sig(xr + hr), sig(xz + hz)
+            n = np.tanh(xn + r * (hn + p["b_hn"]))
+            h = (1 - z) * n + z * h
+        loss += np.sum(h ** 2)
+    return loss
+
+
+@pytest.mark.parametrize("cell,activation", CASES)
+def test_loss_matches_an_independent_forward(cell, activation):
+    p, xs = _problem(cell)
+    loss, _ = _run(cell, activation, p, xs)
+    assert loss == pytest.approx(_loss_by_hand(cell, activation, p, xs), rel=1e-12)
+
+
+@pytest.mark.parametrize("cell,activation", CASES)
+def test_gradients_match_finite_differences(cell, activation):
+    p, xs = _problem(cell, seed=1)
+    _, grads = _run(cell, activation, p, xs)
+    assert set(grads) == set(p)
+    eps = 1e-6
+    for name, value in p.items():
+        numeric = np.zeros(value.shape)
+        for k in np.ndindex(value.shape):
+            up, down = ({**p, name: value.copy()} for _ in range(2))
+            up[name][k] += eps
+            down[name][k] -= eps
+            numeric[k] = (_run(cell, activation, up, xs)[0] - _run(cell, activation, down, xs)[0]) / (2 * eps)
+        assert grads[name].shape == value.shape
+        np.testing.assert_allclose(grads[name], numeric, rtol=1e-6, atol=1e-8, err_msg=f"{cell} d/d{name}")
+
+
+def test_float32_in_float32_out():
+    p, xs = _problem("lstm")
+    p32 = {k: v.astype(np.float32) for k, v in p.items()}
+    loss, grads = baselines.lstm(p32, xs.astype(np.float32))
+    assert all(g.dtype == np.float32 for g in grads.values())
+    _, grads64 = baselines.lstm(p, xs)
+    np.testing.assert_allclose(grads["U"], grads64["U"], rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+def test_gradients_match_pytorch_modules(cell):
+    torch = pytest.importorskip("torch")
+    p, xs = _problem(cell, seed=2)
+    module = {"elman": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](I, H).double()
+    with torch.no_grad():  # PyTorch keeps (gates*H, in) matrices and two biases
+        module.weight_ih_l0.copy_(torch.from_numpy(p["W"].T))
+        module.weight_hh_l0.copy_(torch.from_numpy(p["U"].T))
+        module.bias_ih_l0.copy_(torch.from_numpy(p["b"]))
+        module.bias_hh_l0.zero_()
+        if cell == "gru":
+            module.bias_hh_l0[2 * H:] = torch.from_numpy(p["b_hn"])
+    out, _ = module(torch.from_numpy(xs))
+    loss_t = (out ** 2).sum()
+    loss_t.backward()
+    loss, grads = baselines.BASELINES[cell](p, xs)
+    assert loss == pytest.approx(loss_t.item(), rel=1e-12)
+    np.testing.assert_allclose(grads["W"], module.weight_ih_l0.grad.numpy().T, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grads["U"], module.weight_hh_l0.grad.numpy().T, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grads["b"], module.bias_ih_l0.grad.numpy(), rtol=1e-10, atol=1e-12)
+    if cell == "gru":
+        np.testing.assert_allclose(grads["b_hn"], module.bias_hh_l0.grad.numpy()[2 * H:], rtol=1e-10)
