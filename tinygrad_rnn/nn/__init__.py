@@ -1,0 +1,21 @@
+"""Layers, recurrent cells, unrolling through time and losses, on the autograd core."""
+
+from . import init
+from .cells import DampenedCell, ElmanCell, GRUCell, LSTMCell, LSTMState
+from .layers import Linear
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    log_softmax,
+    mse_loss,
+    softmax,
+)
+from .module import Module, StateDictError, parameter
+from .unroll import unroll
+
+__all__ = [
+    "DampenedCell", "ElmanCell", "GRUCell", "LSTMCell", "LSTMState", "Linear", "Module",
+    "StateDictError", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "init", "log_softmax", "mse_loss", "parameter", "softmax", "unroll",
+]

@@ -1,0 +1,175 @@
+"""The recurrent cells of DESIGN.md, each built only from the core's primitive ops.
+
+Row vectors: x_t is (B, I), h_t is (B, H). Every step runs inside a scope named after the
+cell ("dampened", "elman", "lstm", "gru"); the LSTM and GRU gates get scopes of their own, so
+a drawn graph reads like the usual walkthrough of the equations.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..context import scope
+from ..tensor import Tensor
+from . import init
+from .module import Module, parameter
+
+_ACTIVATIONS = {"tanh": Tensor.tanh, "sigmoid": Tensor.sigmoid, "relu": Tensor.relu}
+
+
+class LSTMState(NamedTuple):
+    """The LSTM's state: hidden output h and cell state c, both (B, H)."""
+
+    h: Tensor
+    c: Tensor
+
+
+def _activation(name: str, cell: str) -> Any:
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"{cell}: activation must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
+    return _ACTIVATIONS[name]
+
+
+class _Cell(Module):
+    """What all cells share: sizes, dtype, zero initial state, input conversion, PyTorch interop."""
+
+    def __init__(self, input_size: int, hidden_size: int, dtype: Any) -> None:
+        if input_size < 1 or hidden_size < 1:
+            raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be >= 1, "
+                             f"got {input_size} and {hidden_size}")
+        self.input_size, self.hidden_size, self.dtype = int(input_size), int(hidden_size), np.dtype(dtype)
+
+    def _zeros(self, batch_size: int) -> Tensor:
+        return Tensor(np.zeros((batch_size, self.hidden_size), dtype=self.dtype))
+
+    def initial_state(self, batch_size: int) -> Any:
+        """h_0 = 0, of shape (batch_size, H)."""
+        return self._zeros(batch_size)
+
+    def _input(self, x: Any) -> Tensor:
+        return x if isinstance(x, Tensor) else Tensor(x, dtype=self.dtype)
+
+    @classmethod
+    def from_torch(cls, module: Any, dtype: Any = None) -> _Cell:
+        """A cell with the weights of a torch cell or a single-layer unidirectional torch RNN/LSTM/GRU."""
+        from .torch_interop import cell_from_torch
+        return cell_from_torch(cls, module, dtype)
+
+    def to_torch(self, layer: bool = False) -> Any:
+        """The torch module (torch.nn.*Cell, or torch.nn.RNN/LSTM/GRU if layer=True) with these weights."""
+        from .torch_interop import cell_to_torch
+        return cell_to_torch(self, layer)
+
+
+class DampenedCell(_Cell):
+    """The naive recurrent unit: h_t = s(x_t W + lam * h_{t-1} + b), lam a scalar."""
+
+    def __init__(self, input_size: int, hidden_size: int, lam: float = 0.5, learn_lam: bool = True,
+                 activation: str = "tanh", rng: Any = None, dtype: Any = np.float64) -> None:
+        super().__init__(input_size, hidden_size, dtype)
+        rng = init._rng(rng)
+        self.activation, self._s = activation, _activation(activation, "DampenedCell")
+        self.W = parameter(init.torch_default((input_size, hidden_size), hidden_size, rng, dtype))
+        self.b = parameter(init.torch_default(hidden_size, hidden_size, rng, dtype))
+        lam_value = np.asarray(lam, dtype=dtype)
+        self.lam = parameter(lam_value) if learn_lam else Tensor(lam_value)  # fixed: a buffer
+
+    def __call__(self, x: Any, h: Tensor) -> Tensor:
+        with scope("dampened"):
+            return self._s(self._input(x) @ self.W + self.lam * h + self.b)
+
+
+class ElmanCell(_Cell):
+    """Elman (1990): h_t = s(x_t W + h_{t-1} U + b)."""
+
+    def __init__(self, input_size: int, hidden_size: int, activation: str = "tanh", rng: Any = None,
+                 dtype: Any = np.float64) -> None:
+        super().__init__(input_size, hidden_size, dtype)
+        rng = init._rng(rng)
+        self.activation, self._s = activation, _activation(activation, "ElmanCell")
+        self.W = parameter(init.torch_default((input_size, hidden_size), hidden_size, rng, dtype))
+        self.U = parameter(init.torch_default((hidden_size, hidden_size), hidden_size, rng, dtype))
+        self.b = parameter(init.torch_default(hidden_size, hidden_size, rng, dtype))
+
+    def __call__(self, x: Any, h: Tensor) -> Tensor:
+        with scope("elman"):
+            return self._s(self._input(x) @ self.W + h @ self.U + self.b)
+
+
+class LSTMCell(_Cell):
+    """LSTM with forget gate: z = x_t W + h_{t-1} U + b split into i, f, g, o;
+    c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g);  h_t = sigmoid(o) * tanh(c_t).
+
+    Weights start U(+-1/sqrt(H)) as in PyTorch; forget_bias is added to the forget block of b
+    (Gers et al. 2000: start by remembering). forget_bias=0 gives PyTorch's initialisation.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0, rng: Any = None,
+                 dtype: Any = np.float64) -> None:
+        super().__init__(input_size, hidden_size, dtype)
+        rng, H = init._rng(rng), hidden_size
+        self.W = parameter(init.torch_default((input_size, 4 * H), H, rng, dtype))
+        self.U = parameter(init.torch_default((H, 4 * H), H, rng, dtype))
+        b = init.torch_default(4 * H, H, rng, dtype)
+        b[H:2 * H] += forget_bias
+        self.b = parameter(b)
+
+    def initial_state(self, batch_size: int) -> LSTMState:
+        """(h_0, c_0) = (0, 0), each (batch_size, H)."""
+        return LSTMState(self._zeros(batch_size), self._zeros(batch_size))
+
+    def __call__(self, x: Any, state: tuple[Tensor, Tensor]) -> LSTMState:
+        h, c = state
+        H = self.hidden_size
+        with scope("lstm"):
+            z = self._input(x) @ self.W + h @ self.U + self.b
+            with scope("input gate"):
+                i = z[..., :H].sigmoid()
+            with scope("forget gate"):
+                f = z[..., H:2 * H].sigmoid()
+            with scope("candidate"):
+                g = z[..., 2 * H:3 * H].tanh()
+            with scope("output gate"):
+                o = z[..., 3 * H:].sigmoid()
+            with scope("cell state"):
+                c = f * c + i * g
+            with scope("hidden"):
+                h = o * c.tanh()
+        z.name, i.name, f.name, g.name, o.name = "z", "i", "f", "g", "o"
+        return LSTMState(h, c)
+
+
+class GRUCell(_Cell):
+    """GRU with PyTorch's equations, gates r, z, n:
+    r = sigmoid(x W_r + h U_r + b_r);  z = sigmoid(x W_z + h U_z + b_z);
+    n = tanh(x W_n + b_n + r * (h U_n + b_hn));  h_t = (1 - z) * n + z * h_{t-1}.
+
+    W (I, 3H), U (H, 3H), b (3H,) and b_hn (H,): the n-gate's hidden bias sits inside r * (...),
+    so it cannot be merged into b.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, rng: Any = None, dtype: Any = np.float64) -> None:
+        super().__init__(input_size, hidden_size, dtype)
+        rng, H = init._rng(rng), hidden_size
+        self.W = parameter(init.torch_default((input_size, 3 * H), H, rng, dtype))
+        self.U = parameter(init.torch_default((H, 3 * H), H, rng, dtype))
+        self.b = parameter(init.torch_default(3 * H, H, rng, dtype))
+        self.b_hn = parameter(init.torch_default(H, H, rng, dtype))
+
+    def __call__(self, x: Any, h: Tensor) -> Tensor:
+        H = self.hidden_size
+        with scope("gru"):
+            a = self._input(x) @ self.W + self.b  # input part of all three gates
+            u = h @ self.U                          # hidden part of all three gates
+            with scope("reset gate"):
+                r = (a[..., :H] + u[..., :H]).sigmoid()
+            with scope("update gate"):
+                z = (a[..., H:2 * H] + u[..., H:2 * H]).sigmoid()
+            with scope("candidate"):
+                n = (a[..., 2 * H:] + r * (u[..., 2 * H:] + self.b_hn)).tanh()
+            with scope("hidden"):
+                h = (1.0 - z) * n + z * h
+        r.name, z.name, n.name = "r", "z", "n"
+        return h

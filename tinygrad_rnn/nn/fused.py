@@ -1,0 +1,240 @@
+"""Opt-in fused cells: one step of a cell as one `Function` with a hand-derived backward.
+
+`LSTMCell(..., fused=True)` (and Elman, GRU, dampened) run these instead of a dozen
+primitive ops per step: the same numbers (to rounding), a graph with one node per step
+instead of the readable one, and far less engine overhead for long or small sequences.
+The LSTM's step returns h and c packed side by side in one (B, 2H) array; the cell hands
+out the two halves as views (two GetItem ops), so gradients reach both through the engine.
+
+Row vectors throughout: x (B, I), h and c (B, H); sigmoid(a) is computed as
+(1 + tanh(a/2)) / 2, which never overflows and costs one ufunc.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..context import scope
+from ..function import Function
+from ..tensor import Tensor
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    out = np.multiply(a, 0.5)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
+def _tanh_prime(h: np.ndarray) -> np.ndarray:
+    return 1.0 - h * h
+
+
+def _sigmoid_prime(h: np.ndarray) -> np.ndarray:
+    return h * (1.0 - h)
+
+
+def _relu(a: np.ndarray) -> np.ndarray:
+    return np.maximum(a, 0.0)
+
+
+def _relu_prime(h: np.ndarray) -> np.ndarray:
+    return (h > 0).astype(h.dtype)
+
+
+# activation name -> (s, ds/da in terms of the output h = s(a))
+_ACTIVATIONS = {"tanh": (np.tanh, _tanh_prime), "sigmoid": (_sigmoid, _sigmoid_prime),
+                "relu": (_relu, _relu_prime)}
+
+
+def _wants(ctx: Function, i: int) -> bool:
+    """Whether input i needs a gradient (saves the matmuls for x and h_0, which usually do not)."""
+    return ctx.parents[i].requires_grad
+
+
+class DampenedStep(Function):
+    """h = s(x W + lam h_prev + b);  da = g s'(a): dx = da W^T, dh_prev = lam da, dW = x^T da,
+    dlam = sum(da * h_prev), db = sum_batch da"""
+    op_name = "dampened step (fused)"
+
+    @staticmethod
+    def forward(ctx, x, h, W, lam, b, activation="tanh"):
+        s, ctx.ds = _ACTIVATIONS[activation]
+        a = x @ W
+        a += b
+        a += lam * h
+        out = s(a)
+        ctx.save_for_backward(x, h, W, lam, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, h, W, lam, out = ctx.saved_tensors
+        da = g * ctx.ds(out)
+        return (da @ W.T if _wants(ctx, 0) else None, lam * da if _wants(ctx, 1) else None, x.T @ da,
+                np.sum(da * h).reshape(np.shape(lam)), da.sum(axis=0))
+
+
+class ElmanStep(Function):
+    """h = s(x W + h_prev U + b);  da = g s'(a): dx = da W^T, dh_prev = da U^T, dW = x^T da,
+    dU = h_prev^T da, db = sum_batch da"""
+    op_name = "elman step (fused)"
+
+    @staticmethod
+    def forward(ctx, x, h, W, U, b, activation="tanh"):
+        s, ctx.ds = _ACTIVATIONS[activation]
+        a = x @ W
+        a += h @ U
+        a += b
+        out = s(a)
+        ctx.save_for_backward(x, h, W, U, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, h, W, U, out = ctx.saved_tensors
+        da = g * ctx.ds(out)
+        return (da @ W.T if _wants(ctx, 0) else None, da @ U.T if _wants(ctx, 1) else None,
+                x.T @ da, h.T @ da, da.sum(axis=0))
+
+
+class LSTMStep(Function):
+    """[h, c] = LSTM step, gates i, f, g, o of z = x W + h_prev U + b;  c = f c_prev + i g,
+    h = o tanh(c). Backward: dc = dh o (1 - tanh^2 c) + dc_in; dz = [dc g i(1-i), dc c_prev f(1-f),
+    dc i (1-g^2), dh tanh(c) o(1-o)]; dx = dz W^T, dh_prev = dz U^T, dc_prev = dc f, dW = x^T dz,
+    dU = h_prev^T dz, db = sum_batch dz"""
+    op_name = "lstm step (fused)"
+
+    @staticmethod
+    def forward(ctx, x, h, c, W, U, b):
+        H = h.shape[-1]
+        z = x @ W
+        z += h @ U
+        z += b
+        # one tanh over all four blocks: sigmoid(a) = (1 + tanh(a/2)) / 2 on i, f, o
+        scale, shift = _gate_affine(H, z.dtype)
+        z *= scale
+        np.tanh(z, out=z)
+        z *= scale
+        z += shift
+        i, f, gg, o = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+        out = np.empty((z.shape[0], 2 * H), dtype=z.dtype)
+        h_new, c_new = out[:, :H], out[:, H:]
+        np.multiply(f, c, out=c_new)
+        c_new += i * gg
+        tc = np.tanh(c_new)
+        np.multiply(o, tc, out=h_new)
+        ctx.save_for_backward(x, h, c, W, U, z, tc)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, h, c, W, U, act, tc = ctx.saved_tensors
+        H = h.shape[-1]
+        i, f, gg, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
+        dh, dc_in = g[:, :H], g[:, H:]
+        dc = dh * o * (1.0 - tc * tc) + dc_in
+        dz = np.empty_like(act)
+        np.multiply(dc * gg, i * (1.0 - i), out=dz[:, :H])
+        np.multiply(dc * c, f * (1.0 - f), out=dz[:, H:2 * H])
+        np.multiply(dc * i, 1.0 - gg * gg, out=dz[:, 2 * H:3 * H])
+        np.multiply(dh * tc, o * (1.0 - o), out=dz[:, 3 * H:])
+        return (dz @ W.T if _wants(ctx, 0) else None, dz @ U.T if _wants(ctx, 1) else None,
+                dc * f if _wants(ctx, 2) else None, x.T @ dz, h.T @ dz,
+                dz.sum(axis=0))
+
+
+_AFFINE: dict[tuple[int, Any], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _gate_affine(H: int, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, shift) over the i, f, g, o blocks so that tanh(z * scale) * scale + shift is
+    sigmoid on i, f, o and tanh on g: scale 1/2 and shift 1/2 on i, f, o; 1 and 0 on g."""
+    key = (H, np.dtype(dtype))
+    if key not in _AFFINE:
+        scale = np.full(4 * H, 0.5, dtype=dtype)
+        shift = np.full(4 * H, 0.5, dtype=dtype)
+        scale[2 * H:3 * H], shift[2 * H:3 * H] = 1.0, 0.0
+        _AFFINE[key] = (scale, shift)
+    return _AFFINE[key]
+
+
+class GRUStep(Function):
+    """h = (1 - z) n + z h_prev with r = s(a_r), z = s(a_z), n = tanh(x W_n + b_n + r hn),
+    hn = h_prev U_n + b_hn (PyTorch's GRU). Backward: da_n = dh (1 - z)(1 - n^2),
+    da_z = dh (h_prev - n) z(1-z), da_r = da_n hn r(1-r); the hidden side of n gets da_n r;
+    dh_prev = dh z + [da_r, da_z, da_n r] U^T"""
+    op_name = "gru step (fused)"
+
+    @staticmethod
+    def forward(ctx, x, h, W, U, b, b_hn):
+        H = h.shape[-1]
+        a = x @ W
+        a += b
+        u = h @ U
+        rz = a[:, :2 * H]
+        rz += u[:, :2 * H]
+        rz = _sigmoid(rz)
+        r, z = rz[:, :H], rz[:, H:]
+        hn = u[:, 2 * H:]
+        hn += b_hn
+        n = a[:, 2 * H:]
+        n += r * hn
+        np.tanh(n, out=n)
+        out = h - n
+        out *= z
+        out += n
+        ctx.save_for_backward(x, h, W, U, rz, n, hn)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, h, W, U, rz, n, hn = ctx.saved_tensors
+        H = h.shape[-1]
+        r, z = rz[:, :H], rz[:, H:]
+        d_in = np.empty((g.shape[0], 3 * H), dtype=g.dtype)   # d loss / d (x W + b)
+        dan = d_in[:, 2 * H:]
+        np.multiply(g * (1.0 - z), 1.0 - n * n, out=dan)
+        np.multiply(dan * hn, r * (1.0 - r), out=d_in[:, :H])
+        np.multiply(g * (h - n), z * (1.0 - z), out=d_in[:, H:2 * H])
+        d_hid = d_in.copy()                                   # d loss / d (h U)
+        d_hid[:, 2 * H:] *= r
+        dh = None
+        if _wants(ctx, 1):
+            dh = d_hid @ U.T
+            dh += g * z
+        return (d_in @ W.T if _wants(ctx, 0) else None, dh, x.T @ d_in, h.T @ d_hid,
+                d_in.sum(axis=0), d_hid[:, 2 * H:].sum(axis=0))
+
+
+# ---- the cells' fused paths: `cell(x, state)` when the cell was made with fused=True ------
+
+def dampened(cell: Any, x: Any, h: Tensor) -> Tensor:
+    """DampenedCell's step as one op."""
+    with scope("dampened"):
+        return DampenedStep.apply(cell._input(x), h, cell.W, cell.lam, cell.b, activation=cell.activation)
+
+
+def elman(cell: Any, x: Any, h: Tensor) -> Tensor:
+    """ElmanCell's step as one op."""
+    with scope("elman"):
+        return ElmanStep.apply(cell._input(x), h, cell.W, cell.U, cell.b, activation=cell.activation)
+
+
+def lstm(cell: Any, x: Any, state: tuple[Tensor, Tensor]) -> Any:
+    """LSTMCell's step as one op; h and c are the two halves of its (B, 2H) output."""
+    from .cells import LSTMState
+    h, c = state
+    H = cell.hidden_size
+    with scope("lstm"):
+        hc = LSTMStep.apply(cell._input(x), h, c, cell.W, cell.U, cell.b)
+        return LSTMState(hc[:, :H], hc[:, H:])
+
+
+def gru(cell: Any, x: Any, h: Tensor) -> Tensor:
+    """GRUCell's step as one op."""
+    with scope("gru"):
+        return GRUStep.apply(cell._input(x), h, cell.W, cell.U, cell.b, cell.b_hn)
