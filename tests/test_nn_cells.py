@@ -191,3 +191,32 @@ def test_unroll_accepts_a_list_of_steps_and_checks_its_arguments():
         unroll(cell, 3.0)
     with pytest.raises(ValueError, match="activation"):
         ElmanCell(2, 3, activation="softsign")
+
+
+def test_unrolling_a_tensor_that_requires_grad_stays_linear_in_T(monkeypatch):
+    """Each step slices xs; its gradient must go into one (T, B, I) buffer, not into a fresh
+    full-size zero array per step (which would make backward O(T^2))."""
+    full_size_zeros = []
+    real_zeros = np.zeros
+
+    def counting_zeros(shape, *args, **kwargs):
+        if tuple(np.atleast_1d(shape)) == xs.shape:
+            full_size_zeros.append(shape)
+        return real_zeros(shape, *args, **kwargs)
+
+    cell = ElmanCell(3, 4, rng=0)
+    counts = {}
+    for T in (10, 20, 40):
+        xs = tg.Tensor(np.ones((T, 2, 3)), requires_grad=True)
+        hs, _ = unroll(cell, xs)
+        loss = tg.stack(hs).sum()
+        full_size_zeros.clear()
+        monkeypatch.setattr(np, "zeros", counting_zeros)
+        order = toposort(loss)
+        loss.backward()
+        monkeypatch.setattr(np, "zeros", real_zeros)
+        counts[T] = (len(full_size_zeros), len(order))
+        assert xs.grad.shape == (T, 2, 3) and np.all(xs.grad != 0)
+    assert [counts[T][0] for T in (10, 20, 40)] == [1, 1, 1]  # the one gradient buffer of xs
+    nodes = [counts[T][1] for T in (10, 20, 40)]
+    assert nodes[2] - nodes[1] == 2 * (nodes[1] - nodes[0])  # the same number of nodes per step
