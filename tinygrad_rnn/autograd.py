@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .context import STATE, AnomalyError, no_grad, scope_str
+from .context import STATE, AnomalyError, scope_str
 from .ops import Scatter
 from .tensor import Tensor
 
@@ -18,34 +18,30 @@ from .tensor import Tensor
 def toposort(root: Tensor) -> list[Tensor]:
     """Tensors that need a gradient, each after all of its parents (depth-first, iterative)."""
     order: list[Tensor] = []
-    seen: set[int] = set()
-    stack: list[Any] = [root]
+    seen: set[Tensor] = set()  # tensors hash by identity
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
-        node = stack.pop()
-        if node.__class__ is _Done:
-            order.append(node.t)
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
             continue
-        if id(node) in seen:
+        if node in seen:
             continue
-        seen.add(id(node))
-        stack.append(_Done(node))
-        if node._ctx is not None:
-            stack.extend(p for p in node._ctx.parents if p.requires_grad and id(p) not in seen)
+        seen.add(node)
+        stack.append((node, True))  # comes back after everything pushed below is ordered
+        ctx = node._ctx
+        if ctx is not None:
+            for p in ctx.parents:
+                if p.requires_grad and p not in seen:
+                    stack.append((p, False))
     return order
-
-
-class _Done:
-    __slots__ = ("t",)
-
-    def __init__(self, t: Tensor) -> None:
-        self.t = t
 
 
 def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> list[Tensor]:
     """Fill `.grad` with d(root)/d(tensor) for the graph behind root; returns the order used.
 
     Leaves and `retain_grad()` tensors accumulate across calls. With keep_intermediate every
-    other tensor shows this pass's gradient (replaced); without it they are left None.
+    other tensor shows this pass's gradient (replaced); without it their `.grad` is None.
     """
     if not root.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad (no input that made it "
@@ -54,75 +50,95 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
         if root.data.size != 1:
             raise RuntimeError(f"backward: grad can be implied only for a scalar output; this one "
                                f"has shape {root.shape}: pass grad= an array of that shape")
-        seed = np.ones_like(root.data)
+        seed = np.empty(root.shape, root.dtype)
+        seed.fill(1)  # np.ones is several times slower for tiny arrays
     else:
         seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
         if seed.shape != root.shape:
-            raise ValueError(f"backward: grad has shape {seed.shape} but the tensor has shape {root.shape}")
+            raise ValueError(f"backward: grad has shape {seed.shape} but the tensor has shape "
+                             f"{root.shape}; pass a grad of the tensor's shape")
     order = toposort(root)
-    grads: dict[int, np.ndarray] = {id(root): seed}
-    owned: set[int] = set()  # buffers made here, safe to add into in place
+    grads: dict[Tensor, Any] = {root: seed}  # gradients still on their way to a node
+    owned: set[Tensor] = set()  # tensors whose pending buffer was made here: safe to add into in place
     check = STATE.anomaly
-    with no_grad():
+    was_enabled, STATE.grad_enabled = STATE.grad_enabled, False  # a Tensor-using backward records nothing
+    try:
         for node in reversed(order):
-            g = grads.pop(id(node), None)
+            g = grads.pop(node, None)
+            ctx = node._ctx
+            if ctx is None or node._retain:  # leaves and retained tensors accumulate across calls
+                if g is not None:
+                    node.grad = g if node.grad is None and node in owned else _own_sum(node.grad, g)
+                if ctx is None:
+                    continue
+            else:
+                node.grad = g if keep_intermediate else None
             if g is None:
                 continue
-            ctx = node._ctx
-            if ctx is None or node._retain:
-                if node.grad is None:  # a leaf's grad is its own array, never a view of another's
-                    node.grad = g if id(node) in owned else np.array(g)
-                else:
-                    node.grad = node.grad + g
-            elif keep_intermediate:
-                node.grad = g
-            if ctx is None:
-                continue
             in_grads = ctx.backward(ctx, g)
-            if not isinstance(in_grads, tuple):
+            if in_grads.__class__ is not tuple:
                 in_grads = (in_grads,)
-            if len(in_grads) != len(ctx.parents):
+            parents = ctx.parents
+            if len(in_grads) != len(parents):
                 raise RuntimeError(f"{ctx.op_name}: backward returned {len(in_grads)} gradients "
-                                   f"for {len(ctx.parents)} inputs")
-            for p, pg in zip(ctx.parents, in_grads):
+                                   f"for {len(parents)} inputs; return one per input (None for none)")
+            for p, pg in zip(parents, in_grads):
                 if pg is None or not p.requires_grad:
                     continue
-                _accumulate(grads, owned, p, pg)
-                if check and not np.isfinite(grads[id(p)]).all():
+                if pg.__class__ is Scatter:
+                    _scatter_into(grads, owned, p, pg)
+                else:
+                    if pg.__class__ is not np.ndarray or pg.shape != p.data.shape or pg.dtype != p.data.dtype:
+                        pg = _conform(pg, p, ctx.op_name)
+                    have = grads.get(p)
+                    if have is None:
+                        grads[p] = pg
+                    elif p in owned:
+                        have += pg
+                    else:
+                        grads[p] = _own_sum(have, pg)
+                        owned.add(p)
+                if check and not np.isfinite(grads[p]).all():
                     raise AnomalyError(
                         f"{ctx.op_name}: backward produced NaN or Inf for an input of shape "
-                        f"{p.shape} [input shapes {', '.join(str(q.shape) for q in ctx.parents)}; "
+                        f"{p.shape} [input shapes {', '.join(str(q.shape) for q in parents)}; "
                         f"scope {scope_str(node.scope)}]")
+    finally:
+        STATE.grad_enabled = was_enabled
     return order
 
 
-def _accumulate(grads: dict[int, np.ndarray], owned: set[int], p: Tensor, pg: Any) -> None:
-    key = id(p)
-    have = grads.get(key)
-    if pg.__class__ is Scatter:
-        if have is None or key not in owned:
-            buf = np.zeros(p.shape, dtype=p.dtype) if have is None else have.astype(p.dtype, copy=True)
-            grads[key] = buf
-            owned.add(key)
-        pg.add_into(grads[key])
-        return
-    pg = _unbroadcast(np.asarray(pg), p.shape)
-    if pg.dtype != p.dtype:
-        pg = pg.astype(p.dtype)
-    if have is None:
-        grads[key] = pg
-    elif key in owned:
-        have += pg
-    else:
-        grads[key] = have + pg
-        owned.add(key)
+def _own_sum(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
+    """a + b as a new array (a copy of b if a is None); numpy would give a scalar for 0-d."""
+    s = np.array(b) if a is None else a + b
+    return s if s.__class__ is np.ndarray else np.array(s)
 
 
-def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def _scatter_into(grads: dict[Tensor, Any], owned: set[Tensor], p: Tensor, pg: Scatter) -> None:
+    """Add a sparse gradient into p's pending buffer, making the buffer ours first."""
+    if p not in owned:
+        have = grads.get(p)
+        grads[p] = np.zeros(p.shape, p.dtype) if have is None else have.astype(p.dtype, copy=True)
+        owned.add(p)
+    pg.add_into(grads[p])
+
+
+def _conform(g: Any, p: Tensor, op: str) -> np.ndarray:
+    """g as an array of p's shape and dtype: summed over broadcast axes, then cast."""
+    g = np.asarray(g)
+    if g.shape != p.shape:
+        g = _unbroadcast(g, p.shape, op)
+    return g if g.dtype == p.dtype else g.astype(p.dtype)
+
+
+def _unbroadcast(g: np.ndarray, shape: tuple[int, ...], op: str = "backward") -> np.ndarray:
     """Sum g over the axes that broadcasting added or stretched, giving an array of `shape`."""
-    if g.shape == shape:
-        return g
-    extra = g.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
-    return g.sum(axis=axes).reshape(shape) if axes else g.reshape(shape)
+    lead = g.ndim - len(shape)
+    axes = list(range(lead))
+    for i, n in enumerate(shape):
+        if lead < 0 or (n != g.shape[lead + i] and n != 1):
+            raise RuntimeError(f"{op}: backward returned a gradient of shape {g.shape} for an input "
+                               f"of shape {shape}; return one that broadcasts from the input's shape")
+        if n != g.shape[lead + i]:
+            axes.append(lead + i)
+    return g.sum(axis=tuple(axes)).reshape(shape) if axes else g

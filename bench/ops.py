@@ -1,0 +1,177 @@
+"""Per-op overhead of the engine: forward + backward of one op, and backward of a long chain.
+
+Three cases, each timed as the median of >= 7 repeats (garbage collector off while timing,
+one BLAS thread when threadpoolctl is importable):
+
+- "add 2x2":      c = a + b; c.backward(g)            vs numpy by hand: a + b
+- "matmul 64x64": c = a @ b; c.backward(g)            vs numpy by hand: a @ b, g @ b.T, a.T @ g
+- "chain 100k":   backward of y = ((x + 1) + 1) ... (100,000 adds), default and lean mode
+
+PyTorch eager (float64, one thread) is timed in the same run when it is importable.
+Run: `python bench/ops.py`; a driver calls `run()` and gets one dict per measurement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import tinygrad_rnn as tg  # noqa: E402
+
+CHAIN = 100_000
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+def _per_call(fn: Callable[[], Any], repeats: int, budget: float = 0.05) -> float:
+    """Median seconds per call of fn over `repeats` timed loops of ~budget seconds each."""
+    loops = 1
+    while True:  # calibrate: double the loop until it takes a fifth of the budget
+        t = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        dt = time.perf_counter() - t
+        if dt > budget / 5:
+            break
+        loops *= 2
+    loops = max(1, int(loops * budget / dt))
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        times.append((time.perf_counter() - t) / loops)
+    return statistics.median(times)
+
+
+def _once(build: Callable[[], Callable[[], Any]], repeats: int) -> float:
+    """Median seconds of the callable that build() returns (a fresh one per repeat)."""
+    times = []
+    for _ in range(repeats):
+        run = build()
+        t = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t)
+        del run
+    return statistics.median(times)
+
+
+def _op_cases(torch: Any) -> dict[str, dict[str, Callable[[], Any]]]:
+    rng = np.random.default_rng(0)
+    cases: dict[str, dict[str, Callable[[], Any]]] = {}
+    for name, shape, op in (("add 2x2", (2, 2), "add"), ("matmul 64x64", (64, 64), "matmul")):
+        a_np, b_np, g_np = (rng.standard_normal(shape) for _ in range(3))
+        a, b = tg.Tensor(a_np, requires_grad=True), tg.Tensor(b_np, requires_grad=True)
+
+        def engine(a=a, b=b, g=g_np, op=op):
+            a.grad = b.grad = None
+            c = a + b if op == "add" else a @ b
+            c.backward(g)
+
+        def by_hand(a=a_np, b=b_np, g=g_np, op=op):
+            if op == "add":
+                return a + b  # the backward of add is the incoming gradient itself: no call
+            return a @ b, g @ b.T, a.T @ g
+
+        impls = {"numpy": by_hand, "tinygrad_rnn": engine}
+        if torch is not None:
+            ta, tb = (torch.tensor(v, requires_grad=True) for v in (a_np, b_np))
+            tg_ = torch.tensor(g_np)
+
+            def eager(a=ta, b=tb, g=tg_, op=op):
+                a.grad = b.grad = None
+                c = a + b if op == "add" else a @ b
+                c.backward(g)
+            impls["torch"] = eager
+        cases[name] = impls
+    return cases
+
+
+def _chain_builders(torch: Any) -> dict[str, Callable[[], Callable[[], Any]]]:
+    def engine(lean: bool) -> Callable[[], Callable[[], Any]]:
+        def build():
+            x = tg.Tensor(np.ones((2, 2)), requires_grad=True)
+            y = x
+            for _ in range(CHAIN):
+                y = y + 1.0
+            return lambda: y.backward(np.ones((2, 2)), keep_intermediate=not lean)
+        return build
+
+    builders = {"tinygrad_rnn": engine(False), "tinygrad_rnn lean": engine(True)}
+    if torch is not None:
+        def build_torch():
+            x = torch.ones((2, 2), dtype=torch.float64, requires_grad=True)
+            y = x
+            for _ in range(CHAIN):
+                y = y + 1.0
+            return lambda: y.backward(torch.ones((2, 2), dtype=torch.float64))
+        builders["torch"] = build_torch
+    return builders
+
+
+def run(repeats: int = 7) -> list[dict]:
+    """Measure every case; one dict per (case, implementation): seconds is the median."""
+    repeats = max(7, repeats)
+    torch = _torch()
+    rows: list[dict] = []
+    gc_was = gc.isenabled()
+    with _one_blas_thread():
+        try:
+            gc.collect()
+            gc.disable()
+            for case, impls in _op_cases(torch).items():
+                base = None
+                for impl, fn in impls.items():
+                    s = _per_call(fn, repeats)
+                    base = s if impl == "numpy" else base
+                    rows.append({"case": case + " fwd+bwd", "impl": impl, "seconds": s,
+                                 "vs_numpy": s / base, "repeats": repeats})
+            for impl, build in _chain_builders(torch).items():
+                s = _once(build, repeats)
+                gc.collect()
+                rows.append({"case": f"chain {CHAIN // 1000}k bwd", "impl": impl, "seconds": s,
+                             "vs_numpy": None, "repeats": repeats})
+        finally:
+            if gc_was:
+                gc.enable()
+    return rows
+
+
+def _fmt(s: float) -> str:
+    return f"{s * 1e6:10.2f} us" if s < 1e-2 else f"{s * 1e3:10.1f} ms"
+
+
+def main() -> None:
+    rows = run()
+    print(f"{'case':24} {'impl':18} {'median':>13} {'x numpy':>8}")
+    for r in rows:
+        ratio = "" if r["vs_numpy"] is None else f"{r['vs_numpy']:8.2f}"
+        print(f"{r['case']:24} {r['impl']:18} {_fmt(r['seconds'])} {ratio}")
+
+
+if __name__ == "__main__":
+    main()
