@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["demo"]
+COMMANDS = ["demo", "graph", "gradflow", "gradcheck", "train"]
 
 
 class _Parser(argparse.ArgumentParser):

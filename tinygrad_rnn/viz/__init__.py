@@ -1,7 +1,7 @@
 """Seeing backprop through time: the unrolled graph drawn, gradients through time plotted."""
 
-from .graph import Drawing, Edge, Group, draw, named_tensors, walk
 from .gradflow import grad_flow, plot_grad_flow, plot_grad_heatmap
+from .graph import Drawing, Edge, Group, draw, named_tensors, walk
 from .render import RenderError, find_renderer, render
 from .spectrum import JacobianSpectrum, jacobian_spectrum
 

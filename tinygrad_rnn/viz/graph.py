@@ -29,7 +29,7 @@ DEFAULT_MAX_NODES = 500
 
 # ---- the fixed gradient colour scale: one bin per decade of |gradient| ----------------------
 GRAD_DECADES = (0, -1, -2, -3, -4, -5, -6)  # bin lower edges: |g| >= 10**d; below the last: faint
-_PALETTE = ("#67000d", "#a50f15", "#d7301f", "#ef6548", "#fc8d59", "#fdbb84", "#fdd8b5", "#dcdcdc")
+_PALETTE = ("#67000d", "#cb181d", "#f16913", "#fd8d3c", "#fdae6b", "#fdd0a2", "#fee6ce", "#e0e0e0")
 _WIDTHS = (3.2, 2.8, 2.4, 2.0, 1.7, 1.4, 1.1, 0.8)
 _NO_GRAD_COLOR = "#9e9e9e"
 
@@ -328,6 +328,10 @@ def _kind(t: Tensor, root_ids: set[int]) -> str:
     return "state" if t.name else "op"
 
 
+def _is_parameter(obj: Tensor | Group, root_ids: set[int]) -> bool:
+    return isinstance(obj, Tensor) and _kind(obj, root_ids) == "parameter"
+
+
 def _fmt_shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + (",)" if len(shape) == 1 else ")")
 
@@ -408,10 +412,11 @@ def _group_label(g: Group) -> str:
 
 def _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys, have_grads, values,
                rankdir) -> graphviz.Digraph:
-    dot = graphviz.Digraph("tinygrad_rnn", graph_attr=dict(
-        rankdir=rankdir, fontname="Helvetica", fontsize="12", nodesep="0.25", ranksep="0.35",
-        newrank="true", compound="true"), node_attr=dict(fontname="Helvetica", fontsize="11", margin="0.06,0.03",
-                                                          height="0.3"),
+    dot = graphviz.Digraph(
+        "tinygrad_rnn",
+        graph_attr=dict(rankdir=rankdir, fontname="Helvetica", fontsize="12", nodesep="0.25",
+                        ranksep="0.35", newrank="true"),
+        node_attr=dict(fontname="Helvetica", fontsize="11", margin="0.06,0.03", height="0.3"),
         edge_attr=dict(arrowsize="0.6", color="#555555", fontname="Helvetica", fontsize="9"))
 
     # where each node sits: the cluster path of its scope, cut above any collapsed cluster
@@ -433,15 +438,17 @@ def _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys, have
 
     def emit_node(g: graphviz.Digraph, nid: str) -> None:
         obj = nodes[nid]
+        extra = {}
         if isinstance(obj, Group):
             kind, label, tip = "group", _group_label(obj), obj.label
+            extra["group"] = f"depth{len(obj.scope)}"  # same group: keep the steps in a straight row
         else:
             kind = _kind(obj, root_ids)
             label = _tensor_label(obj, kind, folded, values, have_grads)
             tip = f"{obj.name or obj.op or 'tensor'} {_fmt_shape(obj.shape)}"
         if kind not in kinds_seen:
             kinds_seen.append(kind)
-        g.node(nid, label=label, tooltip=tip, **_KIND_STYLE[kind])
+        g.node(nid, label=label, tooltip=tip, **_KIND_STYLE[kind], **extra)
 
     # clusters nest by path; emitted in order of first appearance (deterministic)
     children: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
@@ -449,9 +456,18 @@ def _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys, have
         if path:
             children.setdefault(path[:-1], []).append(path)
     counter = [0]
+    groups_at_top = [n for n in members.get((), []) if isinstance(nodes[n], Group)]
 
     def emit_cluster(g: graphviz.Digraph, path: tuple[str, ...]) -> None:
-        for nid in members[path]:
+        here = members[path]
+        shared = [n for n in here if not path and _is_parameter(nodes[n], root_ids)]
+        if len(shared) and len(children.get(path, [])) + len(groups_at_top) > 1:
+            with g.subgraph(name="cluster_parameters") as c:  # drawn once, used by every step
+                c.attr(label="shared parameters", style="rounded,dashed", color="#d6b656", fontsize="11")
+                for nid in shared:
+                    emit_node(c, nid)
+            here = [n for n in here if n not in shared]
+        for nid in here:
             emit_node(g, nid)
         for sub in children.get(path, []):
             counter[0] += 1
@@ -474,7 +490,7 @@ def _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys, have
                 b = grad_bin(e.grad_norm)
                 attrs.update(color=_PALETTE[b], penwidth=str(_WIDTHS[b]),
                              tooltip=f"|grad| = {e.grad_norm:.3g}")
-        if nodes[e.src].__class__ is Tensor and _kind(nodes[e.src], root_ids) == "parameter":
+        if _is_parameter(nodes[e.src], root_ids):
             attrs["weight"] = "0"  # shared parameters must not pull the steps out of time order
         dot.edge(e.src, e.dst, **attrs)
 

@@ -1,0 +1,107 @@
+"""`tinygrad-rnn graph`: draw an unrolled cell after a backward pass."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+CELLS = ("dampened", "elman", "lstm", "gru")
+GRAPH_FORMATS = (".svg", ".png", ".dot", ".pdf", ".html")
+
+
+def make_cell(kind: str, input_size: int, hidden: int, seed: int) -> Any:
+    """A freshly initialised cell of the given kind (seeded)."""
+    import numpy as np
+
+    from .. import nn
+    rng = np.random.default_rng(seed)
+    classes = {"dampened": nn.DampenedCell, "elman": nn.ElmanCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
+    return classes[kind](input_size, hidden, rng=rng)
+
+
+def unrolled_loss(kind: str, steps: int, hidden: int, input_size: int = 2, batch: int = 1,
+                  seed: int = 0) -> tuple[Any, list[Any], Any, Any]:
+    """Unroll a seeded cell over random inputs; loss = mse(h_T, random target), at the last step
+    only, so the gradient reaching h_t has travelled T - t steps. Returns (loss, hs, state, cell)."""
+    import numpy as np
+
+    from .. import nn
+    from ..tensor import Tensor
+    cell = make_cell(kind, input_size, hidden, seed)
+    rng = np.random.default_rng(seed + 1)
+    xs = rng.standard_normal((steps, batch, input_size))
+    hs, state = nn.unroll(cell, xs)
+    target = Tensor(rng.uniform(-0.5, 0.5, (batch, hidden)), name="target")
+    loss = nn.mse_loss(hs[-1], target)
+    loss.name = "loss"
+    return loss, hs, state, cell
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def output_path(*suffixes: str):
+    """argparse type: a path whose extension is one of suffixes."""
+    def check(text: str) -> Path:
+        p = Path(text)
+        if p.suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"{text!r} must end in one of {', '.join(suffixes)}")
+        return p
+    return check
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "graph", help="draw an unrolled RNN/LSTM/GRU graph after a backward pass",
+        description="Unroll a freshly initialised cell over random inputs, take a loss at the last "
+        "step, run backward, and draw the graph: one cluster per time step, the cell and its gates "
+        "inside, shared parameters drawn once, edges coloured by the gradient flowing back.",
+        epilog="examples:\n  tinygrad-rnn graph --cell lstm --steps 4 --collapse 1 -o lstm.svg\n"
+               "  tinygrad-rnn graph --cell lstm --steps 1 -o lstm_step.png\n"
+               "  tinygrad-rnn graph --cell elman --steps 3 --values -o elman.svg",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cell", choices=CELLS, default="elman", help="which cell (default: elman)")
+    p.add_argument("--steps", type=positive_int, default=4, help="time steps T (default: 4)")
+    p.add_argument("--hidden", type=positive_int, default=3, help="hidden size H (default: 3)")
+    p.add_argument("--input", type=positive_int, default=2, dest="input_size",
+                   help="input size I (default: 2)")
+    p.add_argument("--collapse", type=positive_int, default=None, metavar="N",
+                   help="draw each scope at depth N as one box (1: one box per time step, "
+                        "2: one per cell); default: every op")
+    p.add_argument("--no-grads", action="store_true", help="do not colour edges by gradient")
+    p.add_argument("--values", action="store_true", help="print small arrays' values and gradients")
+    p.add_argument("--max-nodes", type=positive_int, default=500,
+                   help="refuse larger drawings (default: 500)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("-o", "--output", type=output_path(*GRAPH_FORMATS), required=True, metavar="FILE",
+                   help="output file: .svg, .png, .dot, .pdf (system Graphviz only) or .html")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..viz import RenderError, draw
+    loss, _, _, _ = unrolled_loss(args.cell, args.steps, args.hidden, args.input_size, seed=args.seed)
+    loss.backward()
+    try:
+        drawing = draw(loss, collapse=args.collapse, grads=not args.no_grads, values=args.values,
+                       max_nodes=args.max_nodes)
+        drawing.save(args.output)
+    except ValueError as e:  # too many nodes for these arguments
+        print(f"tinygrad-rnn graph: error: {e}", file=sys.stderr)
+        return 2
+    except (RenderError, NotImplementedError) as e:
+        print(f"tinygrad-rnn graph: error: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output} ({len(drawing.nodes)} nodes, {len(drawing.edges)} edges; "
+          f"{args.cell}, T={args.steps}, H={args.hidden}, loss {loss.item():.4g})")
+    return 0
