@@ -45,23 +45,30 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:
         """Run the op on Tensors (other inputs become constants) and record it for backward."""
-        parents = tuple(x if isinstance(x, Tensor) else as_tensor(x) for x in inputs)
+        parents = inputs
+        for x in inputs:
+            if not isinstance(x, Tensor):  # numbers and arrays become constant tensors
+                parents = tuple(as_tensor(x) for x in inputs)
+                break
         ctx = cls.__new__(cls)
         try:
             out = cls.forward(ctx, *[p.data for p in parents], **kwargs)
         except ShapeError:
             raise
-        except (ValueError, IndexError) as e:
+        except IndexError as e:  # stays an IndexError, so iterating over a tensor stops
+            raise IndexError(_describe(cls.op_name, parents, str(e))) from None
+        except ValueError as e:
             raise ShapeError(_describe(cls.op_name, parents, str(e))) from None
-        if not isinstance(out, np.ndarray):
+        if out.__class__ is not np.ndarray:
             out = np.asarray(out)
         if STATE.anomaly and out.dtype.kind == "f" and not np.isfinite(out).all():
             raise AnomalyError(_describe(cls.op_name, parents, "forward produced NaN or Inf"))
-        if STATE.grad_enabled and any(p.requires_grad for p in parents):
-            ctx.parents = parents
-            return Tensor._make(out, ctx)
+        if STATE.grad_enabled:
+            for p in parents:
+                if p.requires_grad:
+                    ctx.parents = parents
+                    return Tensor._make(out, ctx)
         return Tensor._make(out, None)
-
 
 def _describe(op: str, parents: tuple[Tensor, ...], what: str) -> str:
     shapes = ", ".join(str(p.shape) for p in parents)

@@ -101,6 +101,8 @@ class Pow(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         p = ctx.p
+        if p == 0:
+            return np.zeros_like(x)  # x^0 is constant; p x^(p-1) would be 0 * inf at x = 0
         return g * (p * x ** (p - 1)) if p != 2 else g * (2 * x)
 
 
@@ -264,8 +266,9 @@ class Transpose(Function):
     """z = x with axes permuted;  dz/dx = g with the inverse permutation"""
     @staticmethod
     def forward(ctx, x, axes=None):
-        ctx.axes = axes
-        return np.transpose(x, axes)
+        out = np.transpose(x, axes)  # validates axes before they are normalised below
+        ctx.axes = None if axes is None else [a % x.ndim for a in axes]
+        return out
 
     @staticmethod
     def backward(ctx, g):

@@ -99,7 +99,10 @@ class Tensor:
 
     # ---- arithmetic ---------------------------------------------------------------------
     def _const(self, other: Any) -> Tensor:
-        return other if isinstance(other, Tensor) else Tensor._make(_to_array(other, self.dtype), None)
+        """other as a constant; numbers and arrays take this tensor's float dtype (float32 stays)."""
+        if isinstance(other, Tensor):
+            return other
+        return Tensor._make(_to_array(other, self.data.dtype if self.data.dtype.kind == "f" else None), None)
 
     def __add__(self, other): return ops.Add.apply(self, self._const(other))
     def __radd__(self, other): return ops.Add.apply(self._const(other), self)
@@ -162,6 +165,8 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         if data.dtype.kind in "fiub":
             return data
         raise TypeError(f"Tensor: unsupported dtype {data.dtype}; accepted: float, int or bool arrays")
+    if dtype is None and isinstance(data, np.floating):
+        dtype = data.dtype  # a numpy float scalar keeps its dtype, like a float array
     if isinstance(data, (int, float, bool, np.number, list, tuple)):
         try:
             return np.asarray(data, dtype=np.float64 if dtype is None else dtype)
