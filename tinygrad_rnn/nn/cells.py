@@ -13,6 +13,7 @@ import numpy as np
 
 from ..context import scope
 from ..tensor import Tensor
+from . import fused as fused_steps
 from . import init
 from .module import Module, parameter
 
@@ -67,9 +68,11 @@ class DampenedCell(_Cell):
     """The naive recurrent unit: h_t = s(x_t W + lam * h_{t-1} + b), lam a scalar."""
 
     def __init__(self, input_size: int, hidden_size: int, lam: float = 0.5, learn_lam: bool = True,
-                 activation: str = "tanh", rng: Any = None, dtype: Any = np.float64) -> None:
+                 activation: str = "tanh", rng: Any = None, dtype: Any = np.float64,
+                 fused: bool = False) -> None:
         super().__init__(input_size, hidden_size, dtype)
         rng = init._rng(rng)
+        self.fused = fused  # one op per step (nn/fused.py) instead of the primitive graph
         self.activation, self._s = activation, _activation(activation, "DampenedCell")
         self.W = parameter(init.torch_default((input_size, hidden_size), hidden_size, rng, dtype))
         self.b = parameter(init.torch_default(hidden_size, hidden_size, rng, dtype))
@@ -77,6 +80,8 @@ class DampenedCell(_Cell):
         self.lam = parameter(lam_value) if learn_lam else Tensor(lam_value)  # fixed: a buffer
 
     def __call__(self, x: Any, h: Tensor) -> Tensor:
+        if self.fused:
+            return fused_steps.dampened(self, x, h)
         with scope("dampened"):
             return self._s(self._input(x) @ self.W + self.lam * h + self.b)
 
@@ -85,15 +90,18 @@ class ElmanCell(_Cell):
     """Elman (1990): h_t = s(x_t W + h_{t-1} U + b)."""
 
     def __init__(self, input_size: int, hidden_size: int, activation: str = "tanh", rng: Any = None,
-                 dtype: Any = np.float64) -> None:
+                 dtype: Any = np.float64, fused: bool = False) -> None:
         super().__init__(input_size, hidden_size, dtype)
         rng = init._rng(rng)
+        self.fused = fused  # one op per step (nn/fused.py) instead of the primitive graph
         self.activation, self._s = activation, _activation(activation, "ElmanCell")
         self.W = parameter(init.torch_default((input_size, hidden_size), hidden_size, rng, dtype))
         self.U = parameter(init.torch_default((hidden_size, hidden_size), hidden_size, rng, dtype))
         self.b = parameter(init.torch_default(hidden_size, hidden_size, rng, dtype))
 
     def __call__(self, x: Any, h: Tensor) -> Tensor:
+        if self.fused:
+            return fused_steps.elman(self, x, h)
         with scope("elman"):
             return self._s(self._input(x) @ self.W + h @ self.U + self.b)
 
@@ -107,8 +115,9 @@ class LSTMCell(_Cell):
     """
 
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0, rng: Any = None,
-                 dtype: Any = np.float64) -> None:
+                 dtype: Any = np.float64, fused: bool = False) -> None:
         super().__init__(input_size, hidden_size, dtype)
+        self.fused = fused  # one op per step (nn/fused.py) instead of the primitive graph
         rng, H = init._rng(rng), hidden_size
         self.W = parameter(init.torch_default((input_size, 4 * H), H, rng, dtype))
         self.U = parameter(init.torch_default((H, 4 * H), H, rng, dtype))
@@ -121,6 +130,8 @@ class LSTMCell(_Cell):
         return LSTMState(self._zeros(batch_size), self._zeros(batch_size))
 
     def __call__(self, x: Any, state: tuple[Tensor, Tensor]) -> LSTMState:
+        if self.fused:
+            return fused_steps.lstm(self, x, state)
         h, c = state
         H = self.hidden_size
         with scope("lstm"):
@@ -150,8 +161,10 @@ class GRUCell(_Cell):
     so it cannot be merged into b.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, rng: Any = None, dtype: Any = np.float64) -> None:
+    def __init__(self, input_size: int, hidden_size: int, rng: Any = None, dtype: Any = np.float64,
+                 fused: bool = False) -> None:
         super().__init__(input_size, hidden_size, dtype)
+        self.fused = fused  # one op per step (nn/fused.py) instead of the primitive graph
         rng, H = init._rng(rng), hidden_size
         self.W = parameter(init.torch_default((input_size, 3 * H), H, rng, dtype))
         self.U = parameter(init.torch_default((H, 3 * H), H, rng, dtype))
@@ -159,6 +172,8 @@ class GRUCell(_Cell):
         self.b_hn = parameter(init.torch_default(H, H, rng, dtype))
 
     def __call__(self, x: Any, h: Tensor) -> Tensor:
+        if self.fused:
+            return fused_steps.gru(self, x, h)
         H = self.hidden_size
         with scope("gru"):
             a = self._input(x) @ self.W + self.b  # input part of all three gates
