@@ -121,3 +121,16 @@ def test_predictor_matches_the_training_graph():
     batch = next(task.batches(np.random.default_rng(0), 5))
     hs, _ = model(batch.xs)
     assert np.allclose(predictor(task, model)(batch.xs)[-1], model.outputs(hs, batch.where).data)
+
+
+def test_fused_steps_give_the_same_loss_and_gradients():
+    task = get_task("adding", steps=12)
+    batch = next(task.batches(np.random.default_rng(0), 4))
+    grads = []
+    for fused in (False, True):
+        model = make_model(task, TrainConfig.for_task(task, cell="lstm", hidden=3, fused=fused))
+        loss, _, _ = batch_loss(task, model, batch)
+        loss.backward(keep_intermediate=False)
+        grads.append([loss.item()] + [p.grad.copy() for p in model.parameters()])
+    for a, b in zip(*grads):
+        assert np.allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -62,12 +62,14 @@ class TrainConfig:
 class SequenceModel(nn.Module):
     """A recurrent cell and a linear readout: h_t = cell(x_t, h_{t-1}), y_t = h_t V + c."""
 
-    def __init__(self, cell: Any, output_size: int, rng: np.random.Generator, dtype: Any) -> None:
+    def __init__(self, cell: Any, output_size: int, rng: np.random.Generator, dtype: Any,
+                 fused: bool = False) -> None:
         self.cell = cell
         self.readout = nn.Linear(cell.hidden_size, output_size, rng=rng, dtype=dtype)
+        self._steps = _FusedSteps.of(cell) if fused else cell
 
     def forward(self, xs: Any, state: Any = None, truncate: int | None = None) -> tuple[list[Tensor], Any]:
-        return nn.unroll(self.cell, xs, state=state, truncate=truncate)
+        return nn.unroll(self._steps, xs, state=state, truncate=truncate)
 
     def outputs(self, hs: list[Tensor], where: np.ndarray) -> Tensor:
         """Readout rows for the flat indices `where` (t*B + b) of the T*B outputs, in that order."""
@@ -85,6 +87,29 @@ class SequenceModel(nn.Module):
         return self.readout(h)
 
 
+class _FusedSteps:
+    """The cell's step as one op (`tinygrad_rnn.nn.fused`): the same numbers as the cell built
+    from primitive ops, a graph of one node per step, far less engine overhead in training."""
+
+    _STEPS = {"DampenedCell": "dampened", "ElmanCell": "elman", "LSTMCell": "lstm", "GRUCell": "gru"}
+
+    def __init__(self, cell: Any, step: Callable[..., Any]) -> None:
+        self.cell, self.step, self.dtype = cell, step, cell.dtype
+
+    @classmethod
+    def of(cls, cell: Any) -> Any:
+        """The fused view of cell, or cell itself when no fused step exists for its class."""
+        from .nn import fused
+        name = cls._STEPS.get(type(cell).__name__)
+        return cls(cell, getattr(fused, name)) if name and hasattr(fused, name) else cell
+
+    def initial_state(self, batch_size: int) -> Any:
+        return self.cell.initial_state(batch_size)
+
+    def __call__(self, x: Any, state: Any) -> Any:
+        return self.step(self.cell, x, state)
+
+
 def _stack(ts: list[Tensor]) -> Tensor:
     from .ops import stack
     return stack(ts, axis=0)
@@ -97,10 +122,12 @@ def make_model(task: Task, config: TrainConfig) -> SequenceModel:
     rng = np.random.default_rng([config.seed, 2])
     cls = CELLS[config.cell]
     kwargs: dict[str, Any] = {"rng": rng, "dtype": np.dtype(config.dtype)}
-    if config.fused and "fused" in inspect.signature(cls).parameters:
+    own_fused = "fused" in inspect.signature(cls).parameters
+    if config.fused and own_fused:
         kwargs["fused"] = True
     cell = cls(task.input_size, config.hidden, **kwargs)
-    model = SequenceModel(cell, task.output_size, rng, np.dtype(config.dtype))
+    model = SequenceModel(cell, task.output_size, rng, np.dtype(config.dtype),
+                          fused=config.fused and not own_fused)
     if config.init_std is not None:
         for name, p in model.named_parameters():
             if p.ndim == 2:
@@ -158,8 +185,12 @@ def stepper(task: Task, model: SequenceModel) -> Callable[[np.ndarray], np.ndarr
 
 
 def gradient_flow(task: Task, model: SequenceModel, batch: Batch) -> np.ndarray:
-    """||dL/dh_t|| for t = 1..T on one batch (parameter gradients are left cleared)."""
+    """||dL_T/dh_t|| for t = 1..T, L_T the loss at the batch's last scored step only (so the curve
+    shows how far back one loss reaches: Bengio et al. 1994). Parameter gradients are cleared."""
     from .viz import grad_flow
+    last = batch.where // batch.batch_size == batch.where.max() // batch.batch_size
+    batch = Batch(batch.xs[: batch.where.max() // batch.batch_size + 1], batch.targets[last],
+                  batch.where[last])
     loss, hs, _ = batch_loss(task, model, batch)
     for h in hs:
         h.retain_grad()
