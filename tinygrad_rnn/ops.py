@@ -110,11 +110,12 @@ class Exp(Function):
     """z = e^x;  dz/dx = z"""
     @staticmethod
     def forward(ctx, x):
-        ctx.out = np.exp(x)
-        return ctx.out
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
-    def backward(ctx, g): return g * ctx.out
+    def backward(ctx, g): return g * ctx.saved_tensors[0]
 
 
 class Log(Function):
@@ -132,12 +133,13 @@ class Tanh(Function):
     """z = tanh x;  dz/dx = 1 - z^2"""
     @staticmethod
     def forward(ctx, x):
-        ctx.out = np.tanh(x)
-        return ctx.out
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        z = ctx.out
+        (z,) = ctx.saved_tensors
         return g * (1 - z * z)
 
 
@@ -147,12 +149,13 @@ class Sigmoid(Function):
     def forward(ctx, x):
         e = np.exp(-np.abs(x))  # never overflows; e/(1+e) gives the small side exactly
         z = 1 / (1 + e)
-        ctx.out = np.where(x >= 0, z, e * z)
-        return ctx.out
+        out = np.where(x >= 0, z, e * z)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        z = ctx.out
+        (z,) = ctx.saved_tensors
         return g * (z * (1 - z))
 
 

@@ -94,15 +94,17 @@ class Tensor:
 
     def backward(self, grad: Any = None, keep_intermediate: bool = True) -> None:
         """Reverse-mode pass from this tensor; see `autograd.backward`."""
-        from .autograd import backward
-        backward(self, grad, keep_intermediate)
+        autograd.backward(self, grad, keep_intermediate)
 
     # ---- arithmetic ---------------------------------------------------------------------
     def _const(self, other: Any) -> Tensor:
         """other as a constant; numbers and arrays take this tensor's float dtype (float32 stays)."""
         if isinstance(other, Tensor):
             return other
-        return Tensor._make(_to_array(other, self.data.dtype if self.data.dtype.kind == "f" else None), None)
+        dtype = self.data.dtype
+        if other.__class__ is float and dtype.kind == "f":  # the common `x * 0.5`, without the checks
+            return Tensor._make(np.array(other, dtype), None)
+        return Tensor._make(_to_array(other, dtype if dtype.kind == "f" else None), None)
 
     def __add__(self, other): return ops.Add.apply(self, self._const(other))
     def __radd__(self, other): return ops.Add.apply(self._const(other), self)
@@ -198,4 +200,4 @@ def _plain_index(index: Any) -> Any:
     return index
 
 
-from . import ops  # noqa: E402  (ops import Tensor; the operators above look them up at call time)
+from . import autograd, ops  # noqa: E402  (they import Tensor; used above at call time)

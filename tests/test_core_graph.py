@@ -1,0 +1,281 @@
+"""Graph shapes that broke other engines, gradient bookkeeping across backward calls, the
+recording context (no_grad, scope, threads), deep chains, memory and dtypes."""
+
+import gc
+import threading
+import weakref
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn.autograd import backward, toposort
+
+# ---- graph shapes ---------------------------------------------------------------------
+
+
+def test_reuse_b_is_a_plus_a_c_is_b_plus_b():
+    a = tg.Tensor(3.0, requires_grad=True)
+    b = a + a
+    c = b + b
+    c.backward()
+    assert c.item() == 12.0
+    assert a.grad == 4.0 and b.grad == 2.0 and c.grad == 1.0
+
+
+def test_zero_dim_tensor_used_many_times_gets_every_contribution():
+    a = tg.Tensor(2.0, requires_grad=True)
+    (a * a * a).backward()  # d a^3 = 3 a^2
+    assert a.grad == 12.0 and isinstance(a.grad, np.ndarray)
+    s = tg.Tensor([1.0, 2.0], requires_grad=True).sum()
+    (s + s + s + s).backward()
+    assert s.grad == 4.0
+
+
+def test_diamond():
+    a = tg.Tensor([1.5, -2.0], requires_grad=True)
+    b, c = a * 2.0, a * 3.0
+    d = (b * c).sum()  # 6 a^2
+    d.backward()
+    np.testing.assert_allclose(a.grad, 12 * a.data)
+    np.testing.assert_allclose(b.grad, c.data)
+    np.testing.assert_allclose(c.grad, b.data)
+
+
+def test_tensor_in_both_branches_of_a_product():
+    x = tg.Tensor([0.3, -1.2, 2.0], requires_grad=True)
+    ((x + 1.0) * x.tanh()).sum().backward()
+    t = np.tanh(x.data)
+    np.testing.assert_allclose(x.grad, t + (x.data + 1) * (1 - t ** 2), rtol=1e-14)
+    y = tg.Tensor([0.5, 4.0], requires_grad=True)
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(y.grad, 2 * y.data)
+
+
+def test_toposort_puts_each_tensor_once_after_its_parents():
+    a = tg.Tensor(1.0, requires_grad=True)
+    b = a * 2.0
+    c = b + a
+    d = (c * b) + (c * a)
+    order = toposort(d)
+    assert len(order) == len({id(t) for t in order}) == 6  # a, b, c, c*b, c*a, d; no constants
+    pos = {id(t): i for i, t in enumerate(order)}
+    for t in order:
+        assert all(pos[id(p)] < pos[id(t)] for p in t.parents if p.requires_grad)
+    assert order[-1] is d
+    assert backward(d) == order
+
+
+def test_leaf_grads_are_their_own_arrays_not_aliases():
+    a = tg.Tensor([1.0, 2.0], requires_grad=True)
+    b = tg.Tensor([3.0, 4.0], requires_grad=True)
+    c = a + b  # add hands the same gradient array to both inputs
+    c.backward(np.array([1.0, 1.0]))
+    a.grad *= 5.0  # an optimizer may scale in place
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+    np.testing.assert_array_equal(c.grad, [1.0, 1.0])
+    a.grad[...] = 0.0
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+
+
+def test_backward_of_a_leaf_copies_the_given_grad():
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    g = np.array([3.0, 4.0])
+    x.backward(g)
+    g[0] = 100.0
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+# ---- gradients across backward calls --------------------------------------------------
+
+
+def test_repeated_backward_accumulates_on_leaves_and_retained_replaces_intermediates():
+    w = tg.Tensor([1.0, -2.0], requires_grad=True)
+    h = (w * 3.0).retain_grad()
+    z = h * 2.0
+    loss = z.sum()
+    loss.backward()
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [12.0, 12.0])  # 2 passes x 6
+    np.testing.assert_array_equal(h.grad, [4.0, 4.0])    # retained: accumulates too
+    np.testing.assert_array_equal(z.grad, [1.0, 1.0])    # intermediate: this pass's only
+    w.grad = None
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [6.0, 6.0])
+
+
+def test_accumulation_makes_a_new_array_so_old_references_keep_their_values():
+    w = tg.Tensor([1.0], requires_grad=True)
+    (w * 2.0).sum().backward()
+    first = w.grad
+    (w * 2.0).sum().backward()
+    assert first[0] == 2.0 and w.grad[0] == 4.0
+
+
+def test_lean_mode_keeps_only_leaves_and_retained():
+    w = tg.Tensor([1.0, 2.0], requires_grad=True)
+    h = (w * w).retain_grad()
+    z = h.tanh()
+    loss = z.sum()
+    loss.backward()  # fills z.grad
+    assert z.grad is not None
+    w.grad = h.grad = None
+    loss.backward(keep_intermediate=False)
+    assert z.grad is None and loss.grad is None  # stale grads from the first pass are cleared
+    np.testing.assert_allclose(h.grad, 1 - np.tanh(h.data) ** 2)
+    np.testing.assert_allclose(w.grad, 2 * w.data * (1 - np.tanh(h.data) ** 2))
+
+
+def test_intermediate_with_no_gradient_this_pass_shows_none():
+    class CutFirst(tg.Function):
+        @staticmethod
+        def forward(ctx, x, y): return x + y
+        @staticmethod
+        def backward(ctx, g): return None, g
+
+    x = tg.Tensor(1.0, requires_grad=True)
+    y = tg.Tensor(2.0, requires_grad=True)
+    m = x * 1.0
+    CutFirst.apply(m, y).backward()
+    assert m.grad is None and x.grad is None and y.grad == 1.0
+
+
+def test_detach_shares_data_and_stops_gradient():
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    d = y.detach()
+    assert d.data is y.data and not d.requires_grad and d.op is None and d.parents == ()
+    (d * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, y.data)  # d counts as a constant
+
+
+def test_backward_returns_an_order_that_ends_at_the_root():
+    x = tg.Tensor([1.0], requires_grad=True)
+    y = (x * 2.0).exp().sum()
+    order = backward(y, None, True)
+    assert order[0] is x and order[-1] is y
+
+
+# ---- the recording context ------------------------------------------------------------
+
+
+def test_no_grad_records_nothing_and_nothing_requires_grad():
+    x = tg.Tensor([1.0], requires_grad=True)
+    with tg.no_grad():
+        y = x * 2.0
+        z = tg.Tensor([1.0], requires_grad=True)
+        assert not tg.is_grad_enabled()
+        with tg.enable_grad():
+            w = x * 2.0
+    assert tg.is_grad_enabled()
+    assert not y.requires_grad and y.op is None and y.parents == ()
+    assert not z.requires_grad and w.requires_grad and w.op == "mul"
+
+
+def test_no_grad_restores_the_state_after_an_exception():
+    with pytest.raises(RuntimeError), tg.no_grad():
+        raise RuntimeError("inside")
+    assert tg.is_grad_enabled()
+
+
+def test_scopes_nest_and_are_recorded_at_creation():
+    x = tg.Tensor([1.0], requires_grad=True)
+    with tg.scope("t=1"):
+        a = x * 2.0
+        with tg.scope("lstm"), tg.scope("forget gate"):
+            b = a.sigmoid()
+        c = b + 1.0
+    d = c * 1.0
+    assert a.scope == ("t=1",) and b.scope == ("t=1", "lstm", "forget gate")
+    assert c.scope == ("t=1",) and d.scope == () and x.scope == ()
+    with pytest.raises(ValueError), tg.scope("outer"):
+        raise ValueError("boom")
+    assert (x * 1.0).scope == ()
+
+
+def test_scope_rejects_a_non_string_name():
+    with pytest.raises(TypeError, match="scope: name must be a non-empty str"):
+        with tg.scope(3):
+            pass
+
+
+def test_context_state_is_thread_local():
+    seen = {}
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def worker():
+        with tg.no_grad(), tg.scope("worker"):
+            inside.set()
+            leave.wait(5)
+            seen["worker"] = (tg.is_grad_enabled(), (tg.Tensor(1.0) * 1.0).scope)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    assert inside.wait(5)
+    x = tg.Tensor([1.0], requires_grad=True)
+    y = x * 2.0  # the worker is inside no_grad and a scope right now
+    leave.set()
+    t.join()
+    assert y.requires_grad and y.scope == () and tg.is_grad_enabled()
+    assert seen["worker"] == (False, ("worker",))
+
+
+# ---- size, memory, dtype --------------------------------------------------------------
+
+
+def test_100000_op_chain_backprops_without_recursion():
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.00001
+    y.sum().backward(keep_intermediate=False)
+    np.testing.assert_allclose(x.grad, [1.00001 ** 100_000] * 2, rtol=1e-9)
+
+
+def test_graph_is_freed_when_the_output_is_dropped():
+    gc.collect()
+    gc.disable()  # freed by reference counting alone: no reference cycles
+    try:
+        w = tg.Tensor(np.ones((3, 3)), requires_grad=True)
+        h = w
+        for _ in range(50):
+            h = (h @ w).tanh()
+        loss = h.sum()
+        loss.backward()
+        first, last = weakref.ref(loss.parents[0].parents[0]), weakref.ref(loss)
+        del h, loss
+        assert first() is None and last() is None
+        assert w.grad is not None and w.grad.shape == (3, 3)
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_float32_stays_float32_including_grads(keep):
+    w = tg.Tensor(np.ones((3, 2), np.float32), requires_grad=True)
+    x = tg.Tensor(np.full((4, 3), 0.5, np.float32))
+    b = tg.Tensor(np.zeros(2, np.float32), requires_grad=True)
+    h = ((x @ w + b) * 0.5).sigmoid() ** 2.0 - 1 / (1 + x.mean(axis=1, keepdims=True))
+    loss = (h * np.ones((4, 2))).sum()  # a float64 numpy constant takes the tensor's dtype
+    assert h.dtype == np.float32 and loss.dtype == np.float32
+    loss.backward(keep_intermediate=keep)
+    assert w.grad.dtype == np.float32 and b.grad.dtype == np.float32
+    if keep:
+        assert h.grad.dtype == np.float32
+
+
+def test_float32_parameter_mixed_with_float64_tensor_gets_a_float32_grad():
+    w = tg.Tensor(np.ones(2, np.float32), requires_grad=True)
+    v = tg.Tensor(np.array([2.0, 3.0]))  # float64
+    y = (w * v).sum()
+    assert y.dtype == np.float64  # numpy promotion in forward
+    y.backward()
+    assert w.grad.dtype == np.float32
+    np.testing.assert_array_equal(w.grad, [2.0, 3.0])
+
+
+def test_float_numpy_scalars_and_arrays_keep_their_dtype():
+    assert tg.Tensor(np.float32(1.5)).dtype == np.float32
+    assert tg.Tensor(np.zeros(2, np.float32)).dtype == np.float32
+    assert tg.Tensor([1, 2]).dtype == np.float64 and tg.Tensor(2).dtype == np.float64
