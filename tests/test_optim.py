@@ -126,6 +126,11 @@ def test_optimizer_arguments_are_checked():
         SGD([], 0.1)
     with pytest.raises(TypeError, match="not a Tensor"):
         Adam([np.zeros(2)])
+    p = tg.Tensor(np.zeros(1), requires_grad=True)
+    with pytest.raises(ValueError, match="more than once"):
+        SGD([p, p], 0.1)
+    p.grad = np.array([3.0])
+    assert clip_grad_norm(p, 1.0) == 3.0     # a single tensor is accepted, as in PyTorch
     with pytest.raises(ValueError, match="betas"):
         Adam([tg.Tensor(np.zeros(1), requires_grad=True)], betas=(1.0, 0.9))
 

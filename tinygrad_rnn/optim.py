@@ -13,13 +13,14 @@ import numpy as np
 from .tensor import Tensor
 
 
-def _param_list(params: Iterable[Tensor], who: str) -> list[Tensor]:
-    params = list(params)
-    if not params:
-        raise ValueError(f"{who}: got an empty parameter list (pass module.parameters())")
+def _param_list(params: Iterable[Tensor] | Tensor, who: str) -> list[Tensor]:
+    params = [params] if isinstance(params, Tensor) else list(params)
     for i, p in enumerate(params):
         if not isinstance(p, Tensor):
             raise TypeError(f"{who}: parameter {i} is a {type(p).__name__}, not a Tensor")
+    if len({id(p) for p in params}) != len(params):
+        raise ValueError(f"{who}: a parameter appears more than once in the list; it would be "
+                         "updated twice per step")
     return params
 
 
@@ -30,6 +31,8 @@ class Optimizer:
         if lr < 0:
             raise ValueError(f"{type(self).__name__}: learning rate must be >= 0, got {lr}")
         self.params = _param_list(params, type(self).__name__)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list (pass module.parameters())")
         self.lr = lr
         self.state: dict[int, dict[str, np.ndarray]] = {id(p): {} for p in self.params}
 
@@ -99,10 +102,10 @@ class Adagrad(Optimizer):
         return self.lr * g / (np.sqrt(s) + self.eps)
 
 
-def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
+def clip_grad_norm(params: Iterable[Tensor] | Tensor, max_norm: float) -> float:
     """Pascanu et al. (2013): if ||g|| > max_norm over all gradients together, scale them all by
     max_norm / (||g|| + 1e-6). Returns ||g|| before clipping."""
-    grads = [p for p in params if p.grad is not None]
+    grads = [p for p in _param_list(params, "clip_grad_norm") if p.grad is not None]
     total = float(np.sqrt(sum(float(np.sum(np.square(p.grad, dtype=np.float64))) for p in grads)))
     coef = max_norm / (total + 1e-6)
     if coef < 1:
@@ -111,8 +114,8 @@ def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
     return total
 
 
-def clip_grad_value(params: Iterable[Tensor], clip_value: float) -> None:
+def clip_grad_value(params: Iterable[Tensor] | Tensor, clip_value: float) -> None:
     """Clip every gradient element into [-clip_value, clip_value] (min-char-rnn's clip)."""
-    for p in params:
+    for p in _param_list(params, "clip_grad_value"):
         if p.grad is not None:
             p.grad = np.clip(p.grad, -clip_value, clip_value)
