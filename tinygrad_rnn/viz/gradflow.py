@@ -53,7 +53,7 @@ def _save(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".") or "png"
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=120, bbox_inches="tight")
+    fig.savefig(buf, format=fmt, dpi=110)
     return write_atomic(path, buf.getvalue())
 
 
@@ -63,7 +63,7 @@ def plot_grad_flow(norms: Mapping[str, Any], path: str | Path, title: str | None
     if not isinstance(norms, Mapping) or not norms:
         raise TypeError("plot_grad_flow: norms must be a non-empty dict {label: array of |dL/dh_t|}")
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig, ax = plt.subplots(figsize=(7.5, 4.5), layout="constrained")
     for label, arr in norms.items():
         a = np.asarray(arr, dtype=float)
         if a.ndim not in (1, 2) or a.shape[0] == 0:
@@ -111,7 +111,8 @@ def plot_grad_heatmap(grads: Mapping[str, Any] | Any, path: str | Path, title: s
     positive = np.concatenate([d[d > 0] for d in data.values()] + [np.array([1.0])])
     lo, hi = max(positive.min(), positive.max() * 1e-12), positive.max()
     plt = _plt()
-    fig, axes = plt.subplots(len(data), 1, figsize=(8, 1.2 + 1.6 * len(data)), squeeze=False)
+    fig, axes = plt.subplots(len(data), 1, figsize=(8, 1.2 + 1.6 * len(data)), squeeze=False,
+                             layout="constrained")
     im = None
     for ax, (label, d) in zip(axes[:, 0], data.items()):
         T, H = d.shape
