@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .function import Function, ShapeError
+from .function import Function
 from .tensor import Tensor, as_tensor
 
 
@@ -177,10 +177,13 @@ class Matmul(Function):
     @staticmethod
     def forward(ctx, x, y):
         if x.ndim == 0 or y.ndim == 0:
-            raise ShapeError(f"matmul: shapes {x.shape} and {y.shape}: scalars cannot be "
-                             "matrix-multiplied (use *)")
-        if x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
-            raise ValueError(f"shapes {x.shape} and {y.shape} are not aligned")
+            raise ValueError(f"shapes {x.shape} and {y.shape}: a 0-d operand cannot be "
+                             "matrix-multiplied (use * instead)")
+        k = y.shape[-2 if y.ndim > 1 else 0]
+        if x.shape[-1] != k:
+            which = "second-to-last" if y.ndim > 1 else "only"
+            raise ValueError(f"shapes {x.shape} and {y.shape} are not aligned: the last axis of the "
+                             f"first ({x.shape[-1]}) must equal the {which} axis of the second ({k})")
         ctx.save_for_backward(x, y)
         return x @ y
 
