@@ -183,6 +183,13 @@ def test_unroll_accepts_a_list_of_steps_and_checks_its_arguments():
     hs_a, _ = unroll(cell, xs)
     hs_b, _ = unroll(cell, list(xs))
     np.testing.assert_array_equal(hs_a[-1].data, hs_b[-1].data)
+    h0 = np.full((2, 3), 0.5)
+    hs_c, _ = unroll(cell, xs, h0)                 # an array state becomes a constant Tensor
+    hs_d, _ = unroll(cell, xs, tg.Tensor(h0))
+    np.testing.assert_array_equal(hs_c[-1].data, hs_d[-1].data)
+    lstm = LSTMCell(2, 3, rng=0, dtype=np.float32)
+    hs_e, final = unroll(lstm, xs, (np.zeros((2, 3)), np.ones((2, 3))))
+    assert final.c.dtype == np.float32 and isinstance(final, LSTMState)
     with pytest.raises(ValueError, match="truncate"):
         unroll(cell, xs, truncate=0)
     with pytest.raises(ValueError, match="empty"):

@@ -29,6 +29,16 @@ def _name_state(state: Any, t: int, only_unnamed: bool) -> None:
             s.name = f"{letter}_{t}"
 
 
+def _as_state(state: Any, dtype: Any) -> Any:
+    """Arrays in a given initial state become constant Tensors of the cell's dtype."""
+    if isinstance(state, Tensor):
+        return state
+    if isinstance(state, (tuple, list)):
+        parts = [_as_state(s, dtype) for s in state]
+        return type(state)(*parts) if hasattr(state, "_fields") else tuple(parts)
+    return Tensor(np.asarray(state), dtype=dtype)
+
+
 def _hidden(state: Any) -> Tensor:
     return state if isinstance(state, Tensor) else state[0]
 
@@ -51,6 +61,7 @@ def unroll(cell: Any, xs: Any, state: Any = None, truncate: int | None = None) -
             raise ValueError(f"unroll: each step's input must be (B, I) to make a zero state, got shape "
                              f"{first.shape}; pass state= explicitly")
         state = cell.initial_state(first.shape[0])
+    state = _as_state(state, getattr(cell, "dtype", None))
     _name_state(state, 0, only_unnamed=True)
     hs: list[Tensor] = []
     for t in range(1, len(seq) + 1):
