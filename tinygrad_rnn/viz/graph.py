@@ -188,7 +188,7 @@ def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] |
     log10 |gradient flowing back| on a fixed scale (grads=False: plain edges)."""
     roots = _as_roots(roots, "draw")
     keys = _collapse_rule(collapse)
-    tensors = walk(roots)
+    tensors = _by_level(walk(roots))
     root_ids = {id(r) for r in roots}
     folded = {id(t) for t in tensors if _is_folded(t) and id(t) not in root_ids}
 
@@ -248,6 +248,18 @@ def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] |
     dot = _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys,
                      have_grads, values, rankdir)
     return Drawing(roots, nodes, edges, order, dot, collapse)
+
+
+def _by_level(order: list[Tensor]) -> list[Tensor]:
+    """The same tensors, still parents first, sorted by their longest distance to the roots
+    (farthest first): what step t=1 computes comes before what t=2 computes."""
+    dist: dict[int, int] = {}
+    for t in reversed(order):  # every consumer of t comes later in `order`
+        d = dist.setdefault(id(t), 0)
+        for p in t.parents:
+            if dist.get(id(p), -1) < d + 1:
+                dist[id(p)] = d + 1
+    return sorted(order, key=lambda t: -dist[id(t)])
 
 
 def _collapse_rule(collapse: Any):
@@ -415,7 +427,7 @@ def _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys, have
     dot = graphviz.Digraph(
         "tinygrad_rnn",
         graph_attr=dict(rankdir=rankdir, fontname="Helvetica", fontsize="12", nodesep="0.25",
-                        ranksep="0.35", newrank="true"),
+                        ranksep="0.5", newrank="true"),
         node_attr=dict(fontname="Helvetica", fontsize="11", margin="0.06,0.03", height="0.3"),
         edge_attr=dict(arrowsize="0.6", color="#555555", fontname="Helvetica", fontsize="9"))
 
@@ -424,7 +436,9 @@ def _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys, have
         obj = nodes[nid]
         if isinstance(obj, Group):
             return obj.scope[:-1]
-        key = keys(obj.scope)  # a leaf inside a collapsed scope is drawn beside its box
+        if obj.is_leaf:  # inputs sit outside the step boxes (so the boxes can line up in time)
+            return ()
+        key = keys(obj.scope)
         return obj.scope if key is None else key[:-1]
 
     members: dict[tuple[str, ...], list[str]] = {}
@@ -492,6 +506,8 @@ def _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys, have
                              tooltip=f"|grad| = {e.grad_norm:.3g}")
         if _is_parameter(nodes[e.src], root_ids):
             attrs["weight"] = "0"  # shared parameters must not pull the steps out of time order
+        elif e.tensor.name and _STATE_NAME.match(e.tensor.name):
+            attrs["weight"] = "6"  # the state passed on through time: keep it short and straight
         dot.edge(e.src, e.dst, **attrs)
 
     _legend(dot, kinds_seen, have_grads)
