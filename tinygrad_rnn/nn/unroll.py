@@ -33,7 +33,7 @@ def _as_state(state: Any, dtype: Any) -> Any:
     """Arrays in a given initial state become constant Tensors of the cell's dtype."""
     if isinstance(state, Tensor):
         return state
-    if isinstance(state, (tuple, list)):
+    if isinstance(state, tuple):  # (h, c) or LSTMState; a list is array data, as for Tensor()
         parts = [_as_state(s, dtype) for s in state]
         return type(state)(*parts) if hasattr(state, "_fields") else tuple(parts)
     return Tensor(np.asarray(state), dtype=dtype)
