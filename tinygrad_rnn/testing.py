@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -117,7 +117,7 @@ def check_op(op: type[Function] | Callable[..., Tensor], reference: Callable[...
     elif not isinstance(shapes, st.SearchStrategy):
         shapes = st.just(tuple(shapes))
 
-    config = settings(database=None, deadline=None,
+    config = settings(database=None, deadline=None, phases=[Phase.explicit, Phase.generate, Phase.shrink],
                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                              HealthCheck.data_too_large])
     if max_examples is not None:
