@@ -247,25 +247,41 @@ def implementations(cell: str, p: baselines.Params, xs: np.ndarray) -> dict[str,
 
 # ---- timing ------------------------------------------------------------------------------
 
-def median_seconds(steps: dict[str, Step], repeats: int, warmup: int = 1) -> dict[str, float]:
-    """Median wall time of each step() over `repeats` rounds, after `warmup` untimed calls.
+def median_seconds(steps: dict[str, Step], repeats: int, warmup: int = 1,
+                   clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
+    """Median time of each step() over `repeats` rounds, after `warmup` untimed calls.
 
     The implementations take turns within each round, so a burst of load from elsewhere on
     the machine hits all of them alike and the ratios of one run stay comparable. The garbage
-    collector runs as usual (a training loop has it on); a full collection before each call
-    keeps one call's garbage from being billed to the next.
+    collector runs as usual (a training loop has it on), but what existed before the timing
+    (torch, autograd and numpy's own objects) is frozen out of its scans: they would make
+    every full collection cost what importing the peers cost, not what the step made. A
+    collection before each call keeps one call's garbage from being billed to the next.
+    `clock` is wall time by default;
+    with one thread, `time.process_time` (this process's CPU time) is blind to other processes.
     """
     for step in steps.values():
         for _ in range(warmup):
             step()
     times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            gc.collect()
-            t0 = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - t0)
+    gc.collect()
+    gc.freeze()
+    try:
+        for _ in range(repeats):
+            for name, step in steps.items():
+                gc.collect()
+                t0 = clock()
+                step()
+                times[name].append(clock() - t0)
+    finally:
+        gc.unfreeze()
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def _clock(threads: int | None) -> Callable[[], float]:
+    """CPU time of this process when everything runs on one thread (immune to other work on a
+    shared machine), wall time otherwise (CPU time would add up the threads)."""
+    return time.process_time if threads == 1 else time.perf_counter
 
 
 def _problem(cell: str, size: tuple[int, int, int, int], dtype: Any, seed: int = 0):
@@ -297,12 +313,13 @@ def time_cells(cells: tuple[str, ...] = CELLS, sizes: dict[str, tuple] | None = 
                     want = runs["numpy"]()
                     for impl, step in runs.items():
                         _check_loss(impl, cell, step(), want, dtype)
-                    medians = median_seconds(runs, repeats, warmup=0)  # the check was the warm-up
+                    medians = median_seconds(runs, repeats, warmup=0, clock=_clock(threads))
                     base = medians["numpy"]
                     for impl, s in medians.items():
                         rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "size": size_name,
                                      "B_I_H_T": size, "impl": impl, "threads": threads or "default",
-                                     "seconds": s, "vs_numpy": s / base, "repeats": repeats})
+                                     "seconds": s, "vs_numpy": s / base, "repeats": repeats,
+                                     "clock": "cpu" if threads == 1 else "wall"})
                         if progress:
                             progress(f"{cell:8} {np.dtype(dtype).name:7} {size_name:6} {impl:16} "
                                      f"{s * 1e3:9.2f} ms {s / base:6.2f}x")
@@ -319,7 +336,7 @@ def time_scaling(cell: str = "lstm", T_values: tuple[int, ...] = SCALING_T, repe
         for T in T_values:
             p, xs = _problem(cell, (B, n_in, H, T), np.float64)
             runs = {k: v for k, v in implementations(cell, p, xs).items() if k in impls}
-            for impl, s in median_seconds(runs, repeats).items():
+            for impl, s in median_seconds(runs, repeats, clock=_clock(1)).items():
                 rows.append({"cell": cell, "T": T, "impl": impl, "seconds": s, "repeats": repeats})
                 if progress:
                     progress(f"scaling {cell} T={T:5} {impl:16} {s * 1e3:9.1f} ms")
