@@ -218,6 +218,11 @@ def _num(x: float) -> float | str:
 _ITEM = re.compile(r'<g id="v(\d+)-(node|edge)(\d+)" class="(?:node|edge)">\s*<title>(.*?)</title>', re.S)
 
 
+def _ends(title: str) -> str:
+    """'a:port->b:port' (an edge's SVG title; the renderer may add ports) -> 'a->b'."""
+    return "->".join(end.split(":")[0] for end in html.unescape(title).split("->"))
+
+
 def _prepare_svg(svg: str, k: int, d: Drawing) -> str:
     """Graphviz's SVG made inlineable: no XML prolog, ids prefixed per view, every node tagged with
     its DOT id (data-node) and every edge with its index in d.edges (data-edge), tooltips removed
@@ -229,8 +234,7 @@ def _prepare_svg(svg: str, k: int, d: Drawing) -> str:
     pending: dict[str, list[int]] = {}
     for i, e in enumerate(d.edges):
         pending.setdefault(f"{e.src}->{e.dst}", []).append(i)
-    found = sorted((int(m.group(3)), html.unescape(m.group(4))) for m in _ITEM.finditer(svg)
-                   if m.group(2) == "edge")
+    found = sorted((int(m.group(3)), _ends(m.group(4))) for m in _ITEM.finditer(svg) if m.group(2) == "edge")
     edge_of = {n: pending[t].pop(0) for n, t in found if pending.get(t)}
 
     def tag(m: re.Match[str]) -> str:
