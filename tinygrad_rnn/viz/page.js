@@ -71,7 +71,19 @@
   }
 
   function render() {
-    const V = views[cur], fp = fpos(), bp = bpos(), now = current(), back = pos > F;
+    const now = current();
+    views.forEach((V) => paint(V, now));  // every view, so that switching keeps the step
+    slider.value = String(pos);
+    $("b-play").textContent = timer ? "❚❚" : "▶";
+    renderCaption(now);
+    renderInfo();
+    if (!timer) {
+      try { history.replaceState(null, "", "#step=" + pos + "&view=" + views[cur].v.key); } catch (err) { /* sandboxed */ }
+    }
+  }
+
+  function paint(V, now) {
+    const fp = fpos(), bp = bpos(), back = pos > F;
     for (const { g, n } of V.nodes) {
       const ts = n.tensors, done = ts.filter((i) => T[i].f <= fp).length;
       const cl = g.classList;
@@ -102,13 +114,6 @@
         g.style.removeProperty("--gw");
       }
       cl.toggle("now", state === "grad" && e.b === bp && back);
-    }
-    slider.value = String(pos);
-    $("b-play").textContent = timer ? "❚❚" : "▶";
-    renderCaption(now);
-    renderInfo();
-    if (!timer) {
-      try { history.replaceState(null, "", "#step=" + pos + "&view=" + V.v.key); } catch (err) { /* sandboxed */ }
     }
   }
 
