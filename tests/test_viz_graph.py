@@ -100,6 +100,16 @@ def test_collapse_one_box_per_step_keeps_state_edges():
     assert "rankdir=LR" in boxes.source
 
 
+def test_params_false_leaves_out_parameters_and_only_them():
+    loss, _, _, _ = _elman(T=3)
+    full, bare = draw(loss, collapse=1), draw(loss, collapse=1, params=False)
+    names = {v.name for v in full.nodes.values() if not isinstance(v, Group)}
+    bare_names = {v.name for v in bare.nodes.values() if not isinstance(v, Group)}
+    assert names - bare_names == {"W", "U", "b"}
+    assert len(full.edges) - len(bare.edges) == 3 * 3
+    assert "shared parameters" not in bare.source
+
+
 def test_collapse_by_scope_name_and_the_lstm_gates_as_clusters():
     loss, _, _ = _lstm(T=1)
     full = draw(loss).source

@@ -35,7 +35,7 @@ def test_svg_is_xml_with_every_cluster_and_node(drawing, tmp_path):
     titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")]
     assert set(drawing.nodes) <= set(titles)
     texts = " ".join(t.text or "" for t in root.iterfind(".//s:text", ns))
-    for word in ("t=1", "t=2", "forget gate", "h_2", "c_1", "W", "legend"):
+    for word in ("t=1", "t=2", "forget gate", "h_2", "c_1", "W", "flowing back"):
         assert word in texts
 
 

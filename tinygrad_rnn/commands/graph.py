@@ -80,6 +80,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         "2: one per cell); default: every op")
     p.add_argument("--no-grads", action="store_true", help="do not colour edges by gradient")
     p.add_argument("--values", action="store_true", help="print small arrays' values and gradients")
+    p.add_argument("--no-params", action="store_true",
+                   help="leave out the shared parameters (W, U, b) and their edges")
     p.add_argument("--max-nodes", type=positive_int, default=500,
                    help="refuse larger drawings (default: 500)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     loss.backward()
     try:
         drawing = draw(loss, collapse=args.collapse, grads=not args.no_grads, values=args.values,
-                       max_nodes=args.max_nodes)
+                       max_nodes=args.max_nodes, params=not args.no_params)
         drawing.save(args.output)
     except ValueError as e:  # too many nodes for these arguments
         print(f"tinygrad-rnn graph: error: {e}", file=sys.stderr)

@@ -182,15 +182,18 @@ def _as_roots(roots: Any, fn: str) -> list[Tensor]:
 
 def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] | None = None,
          grads: bool = True, values: bool = False, max_nodes: int = DEFAULT_MAX_NODES,
-         rankdir: str = "LR") -> Drawing:
+         params: bool = True, rankdir: str = "LR") -> Drawing:
     """Draw the graph behind roots. Scopes become nested clusters; `collapse` (a depth, or scope
     names) turns each such cluster into one node; after backward, edges are coloured by
-    log10 |gradient flowing back| on a fixed scale (grads=False: plain edges)."""
+    log10 |gradient flowing back| on a fixed scale (grads=False: plain edges). params=False
+    leaves out the parameters (leaves that require grad), as the classic diagrams do."""
     roots = _as_roots(roots, "draw")
     keys = _collapse_rule(collapse)
     tensors = _by_level(walk(roots))
     root_ids = {id(r) for r in roots}
     folded = {id(t) for t in tensors if _is_folded(t) and id(t) not in root_ids}
+    hidden = folded | ({id(t) for t in tensors if t.is_leaf and t.requires_grad and id(t) not in root_ids}
+                       if not params else set())
 
     # node ids: a tensor's own "n<i>", or its collapsed group's "g<j>"; numbered in forward order
     node_of: dict[int, str] = {}
@@ -198,7 +201,7 @@ def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] |
     order: list[str] = []
     groups: dict[tuple[str, ...], str] = {}
     for t in tensors:
-        if id(t) in folded:
+        if id(t) in hidden:
             continue
         key = None if t.is_leaf or id(t) in root_ids else keys(t.scope)
         if key is None:
@@ -222,7 +225,7 @@ def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] |
                          "or raise max_nodes")
 
     have_grads = grads and any(t.grad is not None for t in tensors)
-    contrib = _edge_gradients(tensors, folded) if have_grads else {}
+    contrib = _edge_gradients(tensors, hidden) if have_grads else {}
     edges: list[Edge] = []
     index: dict[tuple[str, str, int], int] = {}
     sums: list[Any] = []
@@ -231,7 +234,7 @@ def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] |
             continue
         dst = node_of[id(t)]
         for p in dict.fromkeys(t.parents):  # each distinct parent once, in order
-            if id(p) in folded or node_of[id(p)] == dst:
+            if id(p) in hidden or node_of[id(p)] == dst:
                 continue
             key = (node_of[id(p)], dst, id(p))
             g = contrib.get((id(t), id(p)))
@@ -291,7 +294,7 @@ def _is_folded(t: Tensor) -> bool:
     return t.is_leaf and not t.requires_grad and t.name is None and t.data.size <= 1
 
 
-def _edge_gradients(tensors: list[Tensor], folded: set[int]) -> dict[tuple[int, int], np.ndarray]:
+def _edge_gradients(tensors: list[Tensor], hidden: set[int]) -> dict[tuple[int, int], np.ndarray]:
     """(child, parent) -> the gradient flowing from child back into parent: the child's own
     vector-Jacobian product, recomputed from its recorded op (sums over repeated parents)."""
     out: dict[tuple[int, int], np.ndarray] = {}
@@ -304,7 +307,7 @@ def _edge_gradients(tensors: list[Tensor], folded: set[int]) -> dict[tuple[int, 
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
             for p, g in zip(ctx.parents, in_grads):
-                if g is None or not p.requires_grad or id(p) in folded:
+                if g is None or not p.requires_grad or id(p) in hidden:
                     continue
                 if isinstance(g, Scatter):
                     buf = np.zeros(p.shape, dtype=p.dtype)
@@ -504,8 +507,11 @@ def _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys, have
                 b = grad_bin(e.grad_norm)
                 attrs.update(color=_PALETTE[b], penwidth=str(_WIDTHS[b]),
                              tooltip=f"|grad| = {e.grad_norm:.3g}")
+        into_box = isinstance(nodes[e.dst], Group)
         if _is_parameter(nodes[e.src], root_ids):
             attrs["weight"] = "0"  # shared parameters must not pull the steps out of time order
+        elif into_box and nodes[e.src].__class__ is Tensor and _kind(nodes[e.src], root_ids) == "input":
+            attrs["headport"] = "s"  # inputs come in from below
         elif e.tensor.name and _STATE_NAME.match(e.tensor.name):
             attrs["weight"] = "6"  # the state passed on through time: keep it short and straight
         dot.edge(e.src, e.dst, **attrs)
@@ -524,22 +530,21 @@ def _cluster_style(path: tuple[str, ...]) -> dict[str, str]:
 
 
 def _legend(dot: graphviz.Digraph, kinds: list[str], have_grads: bool) -> None:
-    rows = ['<tr><td colspan="2"><b>legend</b></td></tr>']
+    """The key, as the graph's label under the drawing (it takes no part in the layout)."""
+    cells = []
     for k in ("output", "state", "parameter", "input", "op", "group"):
         if k in kinds:
-            st = _KIND_STYLE[k]
-            rows.append(f'<tr><td bgcolor="{st["fillcolor"]}" border="1" width="18"> </td>'
-                        f'<td align="left">{html.escape(_KIND_TEXT[k])}</td></tr>')
+            cells.append(f'<td bgcolor="{_KIND_STYLE[k]["fillcolor"]}" border="1" width="14"> </td>'
+                         f'<td align="left">{html.escape(_KIND_TEXT[k])}  </td>')
+    rows = ["<tr>" + "".join(cells) + "</tr>"]
     if have_grads:
-        rows.append('<tr><td colspan="2"><b>edge: |gradient| flowing back</b></td></tr>')
-        labels = ["≥ 1"] + [f"1e{d} – 1e{d + 1}" if d + 1 else f"1e{d} – 1" for d in GRAD_DECADES[1:]]
-        labels.append(f"&lt; 1e{GRAD_DECADES[-1]}")
-        for color, text in zip(_PALETTE, labels):
-            rows.append(f'<tr><td bgcolor="{color}" width="18"> </td><td align="left">{text}</td></tr>')
-        rows.append(f'<tr><td bgcolor="{_NO_GRAD_COLOR}" width="18"> </td>'
-                    '<td align="left">none (no grad needed)</td></tr>')
-    table = ('<<table border="0" cellborder="0" cellspacing="2" cellpadding="2">'
-             + "".join(rows) + "</table>>")
-    with dot.subgraph(name="cluster_legend") as c:
-        c.attr(label="", style="rounded", color="#cccccc")
-        c.node("legend", label=table, shape="plaintext", fontsize="10")
+        labels = ["≥ 1"] + [f"1e{d}" for d in GRAD_DECADES[1:]] + [f"&lt; 1e{GRAD_DECADES[-1]}"]
+        swatches = "".join(f'<td bgcolor="{c}" width="14"> </td><td align="left">{t} </td>'
+                           for c, t in zip(_PALETTE, labels))
+        rows.append(f'<tr><td colspan="{2 * len(_PALETTE) + 2}" align="left">'
+                    '<table border="0" cellborder="0" cellspacing="1" cellpadding="1"><tr>'
+                    '<td align="left"><b>edge colour: |gradient| flowing back along it </b></td>'
+                    f'{swatches}<td bgcolor="{_NO_GRAD_COLOR}" width="14"> </td>'
+                    '<td align="left">none needed</td></tr></table></td></tr>')
+    dot.attr(label='<<table border="0" cellborder="0" cellspacing="2" cellpadding="1">'
+             + "".join(rows) + "</table>>", labelloc="b", labeljust="l", fontsize="10")
