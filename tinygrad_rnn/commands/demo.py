@@ -12,7 +12,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "demo", help="draw the unrolled LSTM and Elman graphs and the gradient-flow plot into out/",
         description="Writes into the output folder: the unrolled LSTM (one box per step), one LSTM "
         "step with every op and gate, the unrolled Elman network with every op, the gradient-flow "
-        "plot of all cells over 50 steps with its per-unit heatmap; prints what it wrote.")
+        "plot of all cells over 50 steps with its per-unit heatmap, and lstm_backprop.html, an "
+        "interactive page stepping through the LSTM's forward and backward pass; prints what it wrote.")
     p.add_argument("-o", "--out", default="out", help="output folder (default: out)")
     return p
 
@@ -35,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
             drawing = draw(loss, collapse=collapse)
             for ext in ("svg", "png"):
                 written.append((drawing.save(out / f"{stem}.{ext}"), what))
+        loss, _, _, _ = unrolled_loss("lstm", 4, hidden=3, seed=0)
+        loss.backward()
+        page = draw(loss).save(out / "lstm_backprop.html")
+        written.append((page, "interactive: step through the LSTM's forward, then backward pass"))
     except RenderError as e:
         print(f"tinygrad-rnn demo: error: {e}", file=sys.stderr)
         return 1
@@ -57,4 +62,6 @@ def run(args: argparse.Namespace) -> int:
     print("\nElman (H=8) Jacobian dh_t/dh_{t-1} at h_20, 20 steps with zero input "
           "(Pascanu et al. 2013):")
     print("  " + str(spec).replace("\n", "\n  "))
+    print(f"\nOpen the interactive page in a web browser (one self-contained file, works offline):\n"
+          f"  {page.resolve().as_uri()}\n  (← → step, space plays, click a box for its value and gradient)")
     return 0
