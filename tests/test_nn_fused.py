@@ -113,3 +113,26 @@ def test_fused_sigmoid_does_not_overflow():
         h = fused.ElmanStep.apply(x, np.zeros((1, 2)), np.eye(2), np.eye(2), np.zeros(2),
                                   activation="sigmoid")
     np.testing.assert_allclose(h.data, [[0.0, 1.0]], atol=1e-300)
+
+
+def test_packed_lstm_step_passes_gradcheck_and_is_used_between_steps():
+    rng = np.random.default_rng(5)
+    args = [rng.standard_normal(s) for s in [(B, I), (B, 2 * H), (I, 4 * H), (H, 4 * H), (4 * H,)]]
+    assert tg.gradcheck(fused.LSTMPackedStep.apply, args)
+    cell = cells.LSTMCell(I, H, rng=0, fused=True)
+    hs, state = unroll(cell, rng.standard_normal((3, B, I)))
+    steps = [h.parents[0] for h in hs]
+    assert [type(s._ctx) for s in steps] == [fused.LSTMStep, fused.LSTMPackedStep, fused.LSTMPackedStep]
+    assert steps[2].parents[1] is steps[1] and state.c.parents[0] is steps[2]
+
+
+def test_fused_lstm_with_truncation_equals_primitive():
+    xs = np.random.default_rng(6).standard_normal((7, B, I))
+    out = []
+    for flag in (False, True):
+        cell = cells.LSTMCell(I, H, rng=0, fused=flag)
+        hs, _ = unroll(cell, xs, truncate=3)
+        (tg.stack(hs) ** 2).sum().backward()
+        out.append([p.grad for p in cell.parameters()])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

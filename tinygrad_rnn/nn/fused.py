@@ -4,7 +4,8 @@
 primitive ops per step: the same numbers (to rounding), a graph with one node per step
 instead of the readable one, and far less engine overhead for long or small sequences.
 The LSTM's step returns h and c packed side by side in one (B, 2H) array; the cell hands
-out the two halves as views (two GetItem ops), so gradients reach both through the engine.
+out the two halves as views (two getitem ops), so gradients reach both through the engine,
+and the next step takes the packed array itself when it is given exactly those two halves.
 
 Row vectors throughout: x (B, I), h and c (B, H); sigmoid(a) is computed as
 (1 + tanh(a/2)) / 2, which never overflows and costs one ufunc.
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..context import scope
 from ..function import Function
+from ..ops import GetItem
 from ..tensor import Tensor
 
 
@@ -101,6 +103,42 @@ class ElmanStep(Function):
                 x.T @ da, h.T @ da, da.sum(axis=0))
 
 
+def _lstm_forward(x, h, c, W, U, b):
+    """(out = [h_t, c_t] packed (B, 2H), activations [i, f, g, o], tanh c_t) of one LSTM step."""
+    H = h.shape[-1]
+    z = x @ W
+    z += h @ U
+    z += b
+    # one tanh over all four blocks: sigmoid(a) = (1 + tanh(a/2)) / 2 on i, f, o
+    scale, shift = _gate_affine(H, z.dtype)
+    z *= scale
+    np.tanh(z, out=z)
+    z *= scale
+    z += shift
+    i, f, gg, o = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+    out = np.empty((z.shape[0], 2 * H), dtype=z.dtype)
+    h_new, c_new = out[:, :H], out[:, H:]
+    np.multiply(f, c, out=c_new)
+    c_new += i * gg
+    tc = np.tanh(c_new)
+    np.multiply(o, tc, out=h_new)
+    return out, z, tc
+
+
+def _lstm_dz(g, c, act, tc):
+    """(dz, dc) of one LSTM step from g = [dh_t, dc_t] (the (B, 2H) gradient of its output)."""
+    H = tc.shape[-1]
+    i, f, gg, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
+    dh, dc_in = g[:, :H], g[:, H:]
+    dc = dh * o * (1.0 - tc * tc) + dc_in
+    dz = np.empty_like(act)
+    np.multiply(dc * gg, i * (1.0 - i), out=dz[:, :H])
+    np.multiply(dc * c, f * (1.0 - f), out=dz[:, H:2 * H])
+    np.multiply(dc * i, 1.0 - gg * gg, out=dz[:, 2 * H:3 * H])
+    np.multiply(dh * tc, o * (1.0 - o), out=dz[:, 3 * H:])
+    return dz, dc
+
+
 class LSTMStep(Function):
     """[h, c] = LSTM step, gates i, f, g, o of z = x W + h_prev U + b;  c = f c_prev + i g,
     h = o tanh(c). Backward: dc = dh o (1 - tanh^2 c) + dc_in; dz = [dc g i(1-i), dc c_prev f(1-f),
@@ -110,41 +148,63 @@ class LSTMStep(Function):
 
     @staticmethod
     def forward(ctx, x, h, c, W, U, b):
-        H = h.shape[-1]
-        z = x @ W
-        z += h @ U
-        z += b
-        # one tanh over all four blocks: sigmoid(a) = (1 + tanh(a/2)) / 2 on i, f, o
-        scale, shift = _gate_affine(H, z.dtype)
-        z *= scale
-        np.tanh(z, out=z)
-        z *= scale
-        z += shift
-        i, f, gg, o = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
-        out = np.empty((z.shape[0], 2 * H), dtype=z.dtype)
-        h_new, c_new = out[:, :H], out[:, H:]
-        np.multiply(f, c, out=c_new)
-        c_new += i * gg
-        tc = np.tanh(c_new)
-        np.multiply(o, tc, out=h_new)
-        ctx.save_for_backward(x, h, c, W, U, z, tc)
+        out, act, tc = _lstm_forward(x, h, c, W, U, b)
+        ctx.save_for_backward(x, h, c, W, U, act, tc)
         return out
 
     @staticmethod
     def backward(ctx, g):
         x, h, c, W, U, act, tc = ctx.saved_tensors
-        H = h.shape[-1]
-        i, f, gg, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
-        dh, dc_in = g[:, :H], g[:, H:]
-        dc = dh * o * (1.0 - tc * tc) + dc_in
-        dz = np.empty_like(act)
-        np.multiply(dc * gg, i * (1.0 - i), out=dz[:, :H])
-        np.multiply(dc * c, f * (1.0 - f), out=dz[:, H:2 * H])
-        np.multiply(dc * i, 1.0 - gg * gg, out=dz[:, 2 * H:3 * H])
-        np.multiply(dh * tc, o * (1.0 - o), out=dz[:, 3 * H:])
+        dz, dc = _lstm_dz(g, c, act, tc)
+        f = act[:, tc.shape[-1]:2 * tc.shape[-1]]
         return (dz @ W.T if _wants(ctx, 0) else None, dz @ U.T if _wants(ctx, 1) else None,
-                dc * f if _wants(ctx, 2) else None, x.T @ dz, h.T @ dz,
-                dz.sum(axis=0))
+                dc * f if _wants(ctx, 2) else None, x.T @ dz, h.T @ dz, dz.sum(axis=0))
+
+
+class LSTMPackedStep(Function):
+    """The LSTM step of `LSTMStep` with the previous state given packed, hc_prev = [h_prev, c_prev]
+    (the previous step's output): its gradient [dz U^T, dc f] is one dense array, so the two
+    halves of a step's output need no separate trip through the engine between steps."""
+    op_name = "lstm step (fused)"
+
+    @staticmethod
+    def forward(ctx, x, hc, W, U, b):
+        H = hc.shape[-1] // 2
+        out, act, tc = _lstm_forward(x, hc[:, :H], hc[:, H:], W, U, b)
+        ctx.save_for_backward(x, hc, W, U, act, tc)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, hc, W, U, act, tc = ctx.saved_tensors
+        H = tc.shape[-1]
+        dz, dc = _lstm_dz(g, hc[:, H:], act, tc)
+        dhc = np.empty_like(hc)
+        np.matmul(dz, U.T, out=dhc[:, :H])
+        np.multiply(dc, act[:, H:2 * H], out=dhc[:, H:])
+        return dz @ W.T if _wants(ctx, 0) else None, dhc, x.T @ dz, hc[:, :H].T @ dz, dz.sum(axis=0)
+
+
+class _Half(GetItem):
+    """z = the first or second half of x's last axis (a view);  dz/dx = g placed in that half.
+    GetItem without its index inspection: h and c of the LSTM's packed output."""
+    op_name = "getitem"
+
+    @staticmethod
+    def forward(ctx, x, second):
+        H = x.shape[-1] // 2
+        ctx.index, ctx.basic = (Ellipsis, slice(H, None) if second else slice(None, H)), True
+        return x[ctx.index]
+
+
+def _packed(h: Tensor, c: Tensor) -> Tensor | None:
+    """The previous step's packed [h, c] output when h and c are exactly its two halves."""
+    hctx, cctx = h._ctx, c._ctx
+    if hctx.__class__ is _Half and cctx.__class__ is _Half:
+        hc = hctx.parents[0]
+        if cctx.parents[0] is hc and hctx.index[1].start is None and cctx.index[1].stop is None:
+            return hc
+    return None
 
 
 _AFFINE: dict[tuple[int, Any], tuple[np.ndarray, np.ndarray]] = {}
@@ -228,10 +288,13 @@ def lstm(cell: Any, x: Any, state: tuple[Tensor, Tensor]) -> Any:
     """LSTMCell's step as one op; h and c are the two halves of its (B, 2H) output."""
     from .cells import LSTMState
     h, c = state
-    H = cell.hidden_size
     with scope("lstm"):
-        hc = LSTMStep.apply(cell._input(x), h, c, cell.W, cell.U, cell.b)
-        return LSTMState(hc[:, :H], hc[:, H:])
+        packed = _packed(h, c) if h.__class__ is Tensor and c.__class__ is Tensor else None
+        if packed is not None:
+            hc = LSTMPackedStep.apply(cell._input(x), packed, cell.W, cell.U, cell.b)
+        else:
+            hc = LSTMStep.apply(cell._input(x), h, c, cell.W, cell.U, cell.b)
+        return LSTMState(_Half.apply(hc, second=False), _Half.apply(hc, second=True))
 
 
 def gru(cell: Any, x: Any, h: Tensor) -> Tensor:
