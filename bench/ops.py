@@ -134,7 +134,11 @@ def _chain_builders(torch: Any) -> dict[str, Callable[[], Callable[[], Any]]]:
 
 
 def run(repeats: int = 7) -> list[dict]:
-    """Measure every case; one dict per (case, implementation): seconds is the median."""
+    """Measure every case; one dict per (case, implementation).
+
+    Keys: case, impl ("numpy" by hand, "tinygrad_rnn", "tinygrad_rnn lean", "torch"), seconds
+    (median per call), repeats, vs_numpy and vs_torch (ratios within the case, or None).
+    """
     repeats = max(7, repeats)
     torch = _torch()
     rows: list[dict] = []
@@ -144,20 +148,20 @@ def run(repeats: int = 7) -> list[dict]:
             gc.collect()
             gc.disable()
             for case, impls in _op_cases(torch).items():
-                base = None
                 for impl, fn in impls.items():
-                    s = _per_call(fn, repeats)
-                    base = s if impl == "numpy" else base
-                    rows.append({"case": case + " fwd+bwd", "impl": impl, "seconds": s,
-                                 "vs_numpy": s / base, "repeats": repeats})
+                    rows.append({"case": case + " fwd+bwd", "impl": impl,
+                                 "seconds": _per_call(fn, repeats), "repeats": repeats})
             for impl, build in _chain_builders(torch).items():
-                s = _once(build, repeats)
+                rows.append({"case": f"chain {CHAIN // 1000}k bwd", "impl": impl,
+                             "seconds": _once(build, repeats), "repeats": repeats})
                 gc.collect()
-                rows.append({"case": f"chain {CHAIN // 1000}k bwd", "impl": impl, "seconds": s,
-                             "vs_numpy": None, "repeats": repeats})
         finally:
             if gc_was:
                 gc.enable()
+    for r in rows:  # ratios to the numpy-by-hand and PyTorch rows of the same case, where measured
+        same = {q["impl"]: q["seconds"] for q in rows if q["case"] == r["case"]}
+        r["vs_numpy"] = r["seconds"] / same["numpy"] if "numpy" in same else None
+        r["vs_torch"] = r["seconds"] / same["torch"] if "torch" in same else None
     return rows
 
 
@@ -167,10 +171,10 @@ def _fmt(s: float) -> str:
 
 def main() -> None:
     rows = run()
-    print(f"{'case':24} {'impl':18} {'median':>13} {'x numpy':>8}")
+    print(f"{'case':22} {'impl':18} {'median':>13} {'x numpy':>8} {'x torch':>8}")
     for r in rows:
-        ratio = "" if r["vs_numpy"] is None else f"{r['vs_numpy']:8.2f}"
-        print(f"{r['case']:24} {r['impl']:18} {_fmt(r['seconds'])} {ratio}")
+        ratios = " ".join("" .rjust(8) if r[k] is None else f"{r[k]:8.2f}" for k in ("vs_numpy", "vs_torch"))
+        print(f"{r['case']:22} {r['impl']:18} {_fmt(r['seconds'])} {ratios}")
 
 
 if __name__ == "__main__":

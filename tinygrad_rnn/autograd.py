@@ -43,25 +43,13 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
     Leaves and `retain_grad()` tensors accumulate across calls. With keep_intermediate every
     other tensor shows this pass's gradient (replaced); without it their `.grad` is None.
     """
-    if not root.requires_grad:
-        raise RuntimeError("backward: this tensor does not require grad (no input that made it "
-                           "has requires_grad=True, or it was made under no_grad())")
-    if grad is None:
-        if root.data.size != 1:
-            raise RuntimeError(f"backward: grad can be implied only for a scalar output; this one "
-                               f"has shape {root.shape}: pass grad= an array of that shape")
-        seed = np.empty(root.shape, root.dtype)
-        seed.fill(1)  # np.ones is several times slower for tiny arrays
-    else:
-        seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
-        if seed.shape != root.shape:
-            raise ValueError(f"backward: grad has shape {seed.shape} but the tensor has shape "
-                             f"{root.shape}; pass a grad of the tensor's shape")
+    seed = _seed(root, grad)
     order = toposort(root)
     grads: dict[Tensor, Any] = {root: seed}  # gradients still on their way to a node
     owned: set[Tensor] = set()  # tensors whose pending buffer was made here: safe to add into in place
     check = STATE.anomaly
-    was_enabled, STATE.grad_enabled = STATE.grad_enabled, False  # a Tensor-using backward records nothing
+    was_enabled = STATE.grad_enabled
+    STATE.grad_enabled = False  # a backward rule that uses Tensors records nothing
     try:
         for node in reversed(order):
             g = grads.pop(node, None)
@@ -75,7 +63,7 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
                 node.grad = g if keep_intermediate else None
             if g is None:
                 continue
-            in_grads = ctx.backward(ctx, g)
+            in_grads = ctx.backward(ctx, g)  # one per input, in the broadcast shape (or None)
             if in_grads.__class__ is not tuple:
                 in_grads = (in_grads,)
             parents = ctx.parents
@@ -89,14 +77,14 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
                     _scatter_into(grads, owned, p, pg)
                 else:
                     if pg.__class__ is not np.ndarray or pg.shape != p.data.shape or pg.dtype != p.data.dtype:
-                        pg = _conform(pg, p, ctx.op_name)
+                        pg = _conform(pg, p, ctx.op_name)  # un-broadcast, cast: the rare path
                     have = grads.get(p)
                     if have is None:
-                        grads[p] = pg
+                        grads[p] = pg  # may be shared with another tensor: never written into
                     elif p in owned:
                         have += pg
                     else:
-                        grads[p] = _own_sum(have, pg)
+                        grads[p] = _own_sum(have, pg)  # a fresh buffer: ours to add into from now on
                         owned.add(p)
                 if check and not np.isfinite(grads[p]).all():
                     raise AnomalyError(
@@ -106,6 +94,25 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
     finally:
         STATE.grad_enabled = was_enabled
     return order
+
+
+def _seed(root: Tensor, grad: Any) -> np.ndarray:
+    """The gradient that starts the pass: ones for a scalar root, else the given one."""
+    if not root.requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad (no input that made it "
+                           "has requires_grad=True, or it was made under no_grad())")
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(f"backward: grad can be implied only for a scalar output; this one "
+                               f"has shape {root.shape}: pass grad= an array of that shape")
+        seed = np.empty(root.shape, root.dtype)
+        seed.fill(1)  # np.ones is several times slower for tiny arrays
+        return seed
+    seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+    if seed.shape != root.shape:
+        raise ValueError(f"backward: grad has shape {seed.shape} but the tensor has shape "
+                         f"{root.shape}; pass a grad of the tensor's shape")
+    return seed
 
 
 def _own_sum(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:

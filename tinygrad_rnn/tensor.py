@@ -36,7 +36,11 @@ class Tensor:
     def _make(cls, data: np.ndarray, ctx: Any) -> Tensor:
         """An op's output: no conversion, and requires grad exactly when ctx is recorded."""
         t = cls.__new__(cls)
-        t.data, t.grad, t.name, t.scope, t._ctx, t._retain = data, None, None, STATE.scope, ctx, False
+        t.data = data
+        t.grad = t.name = None
+        t.scope = STATE.scope
+        t._ctx = ctx
+        t._retain = False
         t.requires_grad = ctx is not None
         return t
 
