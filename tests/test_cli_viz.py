@@ -121,7 +121,7 @@ def test_demo_writes_the_pictures(tmp_path):
     assert r.returncode == 0, r.stderr
     expected = ["lstm_unrolled.svg", "lstm_unrolled.png", "lstm_step.svg", "lstm_step.png",
                 "elman_unrolled.svg", "elman_unrolled.png", "gradflow.png", "gradflow_heatmap.png"]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(expected)
+    assert set(expected) <= {p.name for p in (tmp_path / "out").iterdir()}
     for name in expected:
         assert str(tmp_path / "out" / name) in r.stdout
     svg = (tmp_path / "out" / "lstm_step.svg").read_text()
