@@ -100,6 +100,7 @@ def test_from_torch_cell_and_to_torch_round_trip(ours, torch_cell):
 def test_dtype_follows_torch_and_to_torch_keeps_ours():
     cell = LSTMCell.from_torch(torch.nn.LSTM(2, 3))          # torch's default float32
     assert cell.W.dtype == np.float32
+    assert LSTMCell.from_torch(torch.nn.LSTM(2, 3), dtype=np.float64).W.dtype == np.float64
     assert ElmanCell(2, 3, rng=0).to_torch().weight_ih.dtype == torch.float64
 
 

@@ -53,10 +53,13 @@ class _Cell(Module):
         return x if isinstance(x, Tensor) else Tensor(x, dtype=self.dtype)
 
     @classmethod
-    def from_torch(cls, module: Any, dtype: Any = None) -> _Cell:
-        """A cell with the weights of a torch cell or a single-layer unidirectional torch RNN/LSTM/GRU."""
+    def from_torch(cls, module: Any, dtype: Any = None, **cell_kwargs: Any) -> _Cell:
+        """A cell with the weights of a torch cell or a single-layer unidirectional torch RNN/LSTM/GRU.
+
+        dtype defaults to torch's; cell_kwargs (e.g. fused=True) go to the cell's constructor.
+        """
         from .torch_interop import cell_from_torch
-        return cell_from_torch(cls, module, dtype)
+        return cell_from_torch(cls, module, dtype, **cell_kwargs)
 
     def to_torch(self, layer: bool = False) -> Any:
         """The torch module (torch.nn.*Cell, or torch.nn.RNN/LSTM/GRU if layer=True) with these weights."""

@@ -67,12 +67,14 @@ def _weights(module: Any, cls: type) -> dict[str, np.ndarray]:
     return out
 
 
-def cell_from_torch(cls: type, module: Any, dtype: Any = None) -> Any:
+def cell_from_torch(cls: type, module: Any, dtype: Any = None, **cell_kwargs: Any) -> Any:
     """A cls (ElmanCell, LSTMCell or GRUCell) holding the torch module's weights; dtype follows torch's."""
     w = _weights(module, cls)
     dtype = np.dtype(dtype or w["weight_ih"].dtype)
     H, n_in = w["weight_hh"].shape[1], w["weight_ih"].shape[1]
-    kwargs = {"activation": w["nonlinearity"]} if issubclass(cls, ElmanCell) else {}
+    kwargs = dict(cell_kwargs)
+    if issubclass(cls, ElmanCell):
+        kwargs["activation"] = w["nonlinearity"]
     if issubclass(cls, LSTMCell):
         kwargs["forget_bias"] = 0.0
     cell = cls(n_in, H, rng=0, dtype=dtype, **kwargs)
