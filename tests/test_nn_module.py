@@ -98,6 +98,8 @@ def test_load_state_dict_casts_to_the_parameter_dtype():
     cell = ElmanCell(2, 2, rng=0, dtype=np.float32)
     cell.load_state_dict({k: v.astype(np.float64) for k, v in ElmanCell(2, 2, rng=1).state_dict().items()})
     assert cell.W.dtype == np.float32
+    cell.load_state_dict({n: tg.Tensor(np.ones(p.shape)) for n, p in cell.named_parameters()})  # Tensors too
+    assert np.all(cell.U.data == 1) and cell.U.dtype == np.float32
 
 
 @pytest.mark.parametrize("make", [lambda r: ElmanCell(3, 5, rng=r), lambda r: LSTMCell(3, 5, rng=r),

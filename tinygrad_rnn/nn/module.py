@@ -113,7 +113,8 @@ class Module:
             if k not in state:
                 continue
             try:
-                arr = np.array(state[k], dtype=t.dtype, copy=True)
+                value = state[k]
+                arr = np.array(value.data if isinstance(value, Tensor) else value, dtype=t.dtype, copy=True)
             except (TypeError, ValueError) as e:
                 wrong.append(f"{k}: cannot convert to {t.dtype} ({e})")
                 continue
