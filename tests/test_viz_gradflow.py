@@ -131,5 +131,7 @@ def test_jacobian_spectrum_of_the_lstm_state_and_the_dampened_bound():
     assert spec.gamma == 0.25 and spec.threshold == 4.0 and spec.recurrent_sv == pytest.approx(0.8)
     assert spec.step[0] <= 0.8 * 0.25 + 1e-12
     assert spec.product[0] <= (0.8 * 0.25) ** 4 + 1e-12
+    with pytest.raises(ValueError, match=r"LSTMCell's state has 2 parts"):
+        jacobian_spectrum(cell, state.h)
     with pytest.raises(ValueError, match=r"batch size 1"):
         jacobian_spectrum(damp, tg.Tensor(np.zeros((2, 3))))

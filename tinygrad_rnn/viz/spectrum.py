@@ -118,6 +118,11 @@ def jacobian_spectrum(cell: Any, state: Any, x: Any = None, k: int = 10,
     every step, or a (k, 1, I) sequence)."""
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"jacobian_spectrum: k must be an int >= 1, got {k!r}")
+    expected = cell.initial_state(1) if hasattr(cell, "initial_state") else state
+    if len(_parts(expected)) != len(_parts(state)):
+        raise ValueError(f"jacobian_spectrum: {type(cell).__name__}'s state has {len(_parts(expected))} "
+                         f"parts ({type(expected).__name__}) but {len(_parts(state))} were given; pass "
+                         "the whole state, e.g. the final state returned by tg.nn.unroll")
     arrays = [np.asarray(p.data if isinstance(p, Tensor) else p, dtype=np.float64) for p in _parts(state)]
     for a in arrays:
         if a.ndim != 2 or a.shape[0] != 1:
