@@ -23,7 +23,8 @@ CHROMIUM = next((p for p in (os.environ.get("TG_CHROMIUM"), shutil.which("chromi
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (apt install chromium)")
 
 # the page paints every view at each step, so three loads see both views at three moments
-FRAGMENTS = {"five": "step=5", "mid": "step=b{mid}", "end": "step=end&view=collapsed"}
+# (node=: pinned in the side panel, by tensor name)
+FRAGMENTS = {"five": "step=5", "mid": "step=b{mid}&node=c_1", "end": "step=end&view=collapsed&node=W"}
 
 
 def _launch(url: str, profile: str) -> subprocess.Popen:
@@ -162,3 +163,35 @@ def test_collapsed_view_at_the_end(pages):
     for i in between:
         t = next(t for t in order if t.name == data["tensors"][view["edges"][i]["tensor"]]["name"])
         assert edges[i]["vars"]["--gc"] == _PALETTE[decade_bin(float(np.linalg.norm(t.grad)))]
+
+
+def panel(dom: str) -> str:
+    return dom[dom.index('<div id="info">'):dom.index('<div id="legend">')]
+
+
+def panel_arrays(dom: str) -> list[np.ndarray]:
+    """The number tables of the side panel (value, then gradient), as the page printed them."""
+    tables = re.findall(r'<table class="arr">(.*?)</table>', panel(dom), re.S)
+    return [np.array([[float(x) for x in re.findall(r"<td>([^<]*)</td>", row)]
+                      for row in re.findall(r"<tr>(.*?)</tr>", t, re.S)]) for t in tables]
+
+
+def test_side_panel_shows_value_and_gradient_of_the_pinned_tensor(pages):
+    _, order, _, mid, dumps = pages
+    W = next(t for t in order if t.name == "W")
+    text = panel(dumps["end"])
+    assert "<h2>W" in text and "parameter" in text and "(2, 8)" in text and "(top level)" in text
+    value, grad = panel_arrays(dumps["end"])  # 16 entries each: small enough to be shown in full
+    np.testing.assert_allclose(value, W.data, rtol=6e-3)
+    np.testing.assert_allclose(grad, W.grad, rtol=6e-3)
+    # mid-backward, c_1 has its value but its gradient is still on the way (or already complete)
+    i = next(i for i, t in enumerate(order) if t.name == "c_1")
+    c1, F = order[i], len(order)
+    text = panel(dumps["mid"])
+    assert "<h2>c_1" in text and "t=1 › lstm › cell state" in text
+    arrays = panel_arrays(dumps["mid"])
+    np.testing.assert_allclose(arrays[0], c1.data, rtol=6e-3)
+    if F - i > mid:
+        assert len(arrays) == 1 and f"complete at backward step {F - i}" in text
+    else:
+        np.testing.assert_allclose(arrays[1], c1.grad, rtol=6e-3)

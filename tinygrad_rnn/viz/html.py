@@ -16,6 +16,7 @@ import html
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -257,11 +258,15 @@ def _prepare_svg(svg: str, k: int, d: Drawing) -> str:
 # ---- the page ------------------------------------------------------------------------------------
 
 def _default_title(data: dict[str, Any]) -> str:
+    """'Forward and backward pass: lstm unrolled over 4 steps, 74 tensors' (from the scopes)."""
     fwd = data["forward"]
     if not fwd:
         return "tinygrad_rnn: the graph"
-    last = data["tensors"][fwd[-1]]
-    return f"tinygrad_rnn: forward and backward through {last['name'] or last['op']} ({len(fwd)} tensors)"
+    scopes = [tuple(data["tensors"][i]["scope"]) for i in fwd]
+    steps = {s[0] for s in scopes if s and s[0].startswith("t=")}
+    cells = Counter(s[1] for s in scopes if len(s) > 1 and s[0] in steps)
+    what = f"{cells.most_common(1)[0][0]} unrolled over {len(steps)} steps, " if cells else ""
+    return f"Forward and backward pass: {what}{len(fwd)} tensors"
 
 
 def _asset(name: str) -> str:

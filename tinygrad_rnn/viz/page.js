@@ -1,7 +1,7 @@
 // The interactive page (viz/html.py): steps through the engine's forward order, then its backward
 // order, restyling the inlined Graphviz SVG. Plain DOM, no libraries; all data comes from the
 // JSON block #bptt-data. URL fragment: #step=end | fwd | start | <position> | b<backward step>,
-// &view=expanded | collapsed | <index>, &play=1.
+// &view=expanded | collapsed | <index>, &node=<DOT id or tensor name> (pinned), &play=1.
 (function () {
   "use strict";
   const D = JSON.parse(document.getElementById("bptt-data").textContent);
@@ -11,7 +11,7 @@
   const slider = $("slider"), caption = $("caption"), info = $("info"), stage = $("stage");
   const rootT = F ? T[FWD[F - 1]] : null;
   const rootName = rootT ? (rootT.name || "output") : "output";
-  let pos = 0, cur = 0, timer = null, pinned = null, hovered = null, zoom = null;
+  let pos = 0, cur = 0, timer = null, pinned = null, hovered = null, zoom = "auto";
 
   // ---- the views: DOM handles of every tagged node and edge -----------------------------------
   const views = D.views.map((v, k) => {
@@ -138,8 +138,8 @@
     }
     const j = pos - F;
     caption.append(phase("bwd", `backward ${j} / ${B}`), el("span", { class: "scope" }, scopeText(t.scope) + "   "));
-    const g = t.grad ? ` = ${num(t.grad.norm)} in norm` : " (none reached it)";
-    caption.append(`∂${rootName}/∂${label(t)} complete${g}`);
+    const g = t.grad ? ` (norm ${num(t.grad.norm)})` : " (no gradient reached it)";
+    caption.append(`∂${rootName}/∂${label(t)} is complete${g}`);
     caption.append(t.op ? "; passed back along its incoming edges" : "; a leaf: stored in .grad");
     if (j === B) caption.append(`   — done: every tensor holds ∂${rootName}/∂tensor`);
   }
@@ -232,7 +232,11 @@
     const now = current();
     if (now < 0) return;
     const hit = views[cur].nodes.find((x) => x.n.tensors.includes(now));
-    if (hit) hit.g.scrollIntoView({ block: "nearest", inline: "nearest" });
+    if (!hit) return;
+    const r = hit.g.getBoundingClientRect(), s = stage.getBoundingClientRect();
+    if (r.left < s.left || r.right > s.right || r.top < s.top || r.bottom > s.bottom) {
+      hit.g.scrollIntoView({ block: "center", inline: "center", behavior: timer ? "smooth" : "auto" });
+    }
   }
   function stop() { if (timer) { clearInterval(timer); timer = null; } }
   function play() {
@@ -252,20 +256,23 @@
     applyZoom();
     render();
   }
+  // zoom: "auto" keeps labels readable (the stage scrolls and follows the step), "fit" shows it all
   function applyZoom() {
     const V = views[cur];
     if (!V.w) return;
-    let z = zoom;
     const pw = V.w * 4 / 3, ph = V.h * 4 / 3;  // Graphviz sizes are in points
-    if (z === null) z = Math.min(1.5, (stage.clientWidth - 16) / pw, Math.max(0.5, (stage.clientHeight - 16) / ph));
+    const fit = Math.min(1.5, (stage.clientWidth - 16) / pw, (stage.clientHeight - 16) / ph);
+    const z = zoom === "fit" ? fit : zoom === "auto" ? Math.max(fit, 0.75) : zoom;
     V.svg.style.width = pw * z + "px";
     V.svg.style.height = ph * z + "px";
+    $("z-fit").classList.toggle("on", zoom === "fit");
   }
   function zoomBy(f) {
     const V = views[cur];
-    const z = zoom === null ? parseFloat(V.svg.style.width) / (V.w * 4 / 3) : zoom;
+    const z = parseFloat(V.svg.style.width) / (V.w * 4 / 3);
     zoom = Math.max(0.1, Math.min(6, z * f));
     applyZoom();
+    follow();
   }
 
   slider.max = String(N);
@@ -281,7 +288,7 @@
   $("speed").onchange = () => { if (timer) { stop(); play(); } };
   $("z-in").onclick = () => zoomBy(1.25);
   $("z-out").onclick = () => zoomBy(0.8);
-  $("z-fit").onclick = () => { zoom = null; applyZoom(); };
+  $("z-fit").onclick = () => { zoom = zoom === "fit" ? "auto" : "fit"; applyZoom(); follow(); };
   views.forEach((V, k) => {
     const b = el("button", { title: "view: " + V.v.title }, V.v.title);
     b.onclick = () => setView(k);
@@ -318,12 +325,12 @@
     else if (k === "v") setView((cur + 1) % views.length);
     else if (k === "+" || k === "=") zoomBy(1.25);
     else if (k === "-") zoomBy(0.8);
-    else if (k === "0") { zoom = null; applyZoom(); }
+    else if (k === "0") { zoom = zoom === "fit" ? "auto" : "fit"; applyZoom(); follow(); }
     else if (k === "Escape") { pinned = null; renderInfo(); }
     else return;
     ev.preventDefault();
   });
-  window.addEventListener("resize", () => { if (zoom === null) applyZoom(); });
+  window.addEventListener("resize", () => { if (typeof zoom === "string") applyZoom(); });
 
   // ---- start: honour the URL fragment (or query) ----------------------------------------------
   const params = new URLSearchParams((location.hash || "").replace(/^#/, "") || location.search.replace(/^\?/, ""));
@@ -342,5 +349,13 @@
   pos = Math.max(0, Math.min(N, pos));
   legend();
   setView(k0);
+  const wantNode = params.get("node");  // a DOT node id, or a tensor's name: pinned in the panel
+  if (wantNode) {
+    const V = views[cur];
+    const hit = V.nodes.find((x) => x.id === wantNode) ||
+      V.nodes.find((x) => x.n.tensors.length === 1 && T[x.n.tensors[0]].name === wantNode);
+    if (hit) { pinned = { node: hit.id }; hit.g.classList.add("sel"); renderInfo(); }
+  }
+  follow();
   if (params.get("play") === "1") play();
 })();
