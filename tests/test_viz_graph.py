@@ -178,6 +178,15 @@ def test_gradient_colouring_present_after_backward_absent_before_and_when_off():
     assert re.search(r"-> \w+ \[[^\]]*penwidth", after.source)
 
 
+def test_lean_backward_shows_leaf_gradients_but_no_edge_colours():
+    loss, _, cell, _ = _elman(T=3, backward=False)
+    loss.backward(keep_intermediate=False)
+    d = draw(loss)
+    assert all(e.grad_norm is None for e in d.edges)
+    assert "flowing back" not in d.source and "style=dashed" not in d.source.split("->", 1)[1]
+    assert f"|grad| {np.linalg.norm(cell.W.grad):.3g}" in d.source
+
+
 def test_vanishing_gradient_fades_toward_early_steps():
     cell = tg.nn.DampenedCell(2, 3, lam=0.3, rng=np.random.default_rng(0))
     hs, _ = tg.nn.unroll(cell, np.random.default_rng(1).standard_normal((6, 1, 2)))

@@ -225,7 +225,10 @@ def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] |
                          "or raise max_nodes")
 
     have_grads = grads and any(t.grad is not None for t in tensors)
-    contrib = _edge_gradients(tensors, hidden) if have_grads else {}
+    # edges need the gradients of the ops' outputs: absent after a lean backward
+    # (keep_intermediate=False), and then the edges stay plain rather than look gradient-free
+    edge_grads = have_grads and any(t.grad is not None for t in tensors if not t.is_leaf)
+    contrib = _edge_gradients(tensors, hidden) if edge_grads else {}
     edges: list[Edge] = []
     index: dict[tuple[str, str, int], int] = {}
     sums: list[Any] = []
@@ -249,7 +252,7 @@ def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] |
         e.grad_norm = None if g is None else float(np.linalg.norm(g))
 
     dot = _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys,
-                     have_grads, values, rankdir)
+                     have_grads, edge_grads, values, rankdir)
     return Drawing(roots, nodes, edges, order, dot, collapse)
 
 
@@ -425,7 +428,7 @@ def _group_label(g: Group) -> str:
     return _html_label(g.label, rows)
 
 
-def _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys, have_grads, values,
+def _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys, have_grads, edge_grads, values,
                rankdir) -> graphviz.Digraph:
     dot = graphviz.Digraph(
         "tinygrad_rnn",
@@ -499,7 +502,7 @@ def _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys, have
         src_obj = nodes[e.src]
         if isinstance(src_obj, Group) and e.tensor.name:
             attrs["label"] = e.tensor.name
-        if have_grads:
+        if edge_grads:
             if e.grad_norm is None:
                 attrs.update(color=_NO_GRAD_COLOR, style="dashed", penwidth="0.8",
                              tooltip="no gradient flows here")
@@ -516,7 +519,7 @@ def _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys, have
             attrs["weight"] = "6"  # the state passed on through time: keep it short and straight
         dot.edge(e.src, e.dst, **attrs)
 
-    _legend(dot, kinds_seen, have_grads)
+    _legend(dot, kinds_seen, edge_grads)
     return dot
 
 
