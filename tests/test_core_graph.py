@@ -279,3 +279,25 @@ def test_float_numpy_scalars_and_arrays_keep_their_dtype():
     assert tg.Tensor(np.float32(1.5)).dtype == np.float32
     assert tg.Tensor(np.zeros(2, np.float32)).dtype == np.float32
     assert tg.Tensor([1, 2]).dtype == np.float64 and tg.Tensor(2).dtype == np.float64
+
+
+def test_needs_input_grad_tells_an_op_which_gradients_are_wanted():
+    seen = []
+
+    class Probe(tg.Function):
+        @staticmethod
+        def forward(ctx, x, y): return x * y
+        @staticmethod
+        def backward(ctx, g):
+            seen.append(ctx.needs_input_grad)
+            return g, g
+
+    w = tg.Tensor([1.0, 2.0], requires_grad=True)
+    Probe.apply(w, np.array([3.0, 4.0])).sum().backward()
+    Probe.apply(np.array([3.0, 4.0]), w).sum().backward()
+    assert seen == [(True, False), (False, True)]
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0])
+    x = tg.Tensor(np.ones((2, 3)))
+    (x @ w.reshape(2, 1)).sum().backward()  # the data side of a matmul needs no gradient
+    assert x.grad is None
+    np.testing.assert_array_equal(w.grad, [2.0 + 3.0, 2.0 + 3.0])

@@ -34,6 +34,11 @@ class Function:
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_tensors = arrays
 
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """For each input, whether backward must return its gradient (else None will do)."""
+        return tuple(p.requires_grad for p in self.parents)
+
     @staticmethod
     def forward(ctx: Function, *arrays: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError

@@ -62,7 +62,8 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        return g * y, g * x
+        need_x, need_y = ctx.needs_input_grad  # `w * 0.5` needs no gradient for the 0.5
+        return (g * y if need_x else None), (g * x if need_y else None)
 
 
 class Div(Function):
@@ -76,7 +77,7 @@ class Div(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         gx = g / y
-        return gx, -gx * x / y
+        return gx, (-gx * x / y if ctx.needs_input_grad[1] else None)
 
 
 # ---- elementwise unary -------------------------------------------------------------------
@@ -190,6 +191,9 @@ class Matmul(Function):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad  # x_t @ W: no g W^T for the data x_t
+        if x.ndim == 2 and y.ndim == 2:  # the common case, without the 1-D and batch bookkeeping
+            return (g @ y.T if need_x else None), (x.T @ g if need_y else None)
         x2 = x[None, :] if x.ndim == 1 else x  # 1-D operands act as a row / a column
         y2 = y[:, None] if y.ndim == 1 else y
         if x.ndim == 1:
