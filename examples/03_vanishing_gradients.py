@@ -79,7 +79,7 @@ for k in (0, 1, 5, 10, T - 1):
 # state, and the singular values of one step and of the product of k steps (zero input).
 
 # %%
-K = 10 if QUICK else 20
+K = 5 if QUICK else 20
 spectra = {}
 for name, cell in cells.items():
     state = states[name]

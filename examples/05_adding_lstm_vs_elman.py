@@ -40,7 +40,7 @@ ITERS = 10 if QUICK else 1000
 task = AddingModern(seed=0, steps=T)
 results = {}
 for cell in ("lstm", "elman"):
-    config = TrainConfig.for_task(task, cell=cell, steps=T, iters=ITERS, eval_every=5 if QUICK else 100,
+    config = TrainConfig.for_task(task, cell=cell, steps=T, iters=ITERS, eval_every=ITERS if QUICK else 100,
                                   seed=0)
     model, result = train(task, config, progress=not QUICK)
     finish(task, model, result)

@@ -43,7 +43,7 @@ print(f"uniform guessing: 25 ln V = {25 * np.log(V):.2f} nats per window")
 # `train` prints a sample of generated text at every evaluation.
 
 # %%
-config = TrainConfig.for_task(task, iters=ITERS, eval_every=10 if QUICK else 500, seed=0)
+config = TrainConfig.for_task(task, iters=ITERS, eval_every=ITERS if QUICK else 500, seed=0)
 model, result = train(task, config, progress=not QUICK)
 finish(task, model, result)
 print(verdict(task, result))
