@@ -23,12 +23,17 @@ from ..ops import GetItem
 from ..tensor import Tensor
 
 
+# Activations overwrite their argument (a fresh pre-activation array): no allocation per step.
+def _tanh(a: np.ndarray) -> np.ndarray:
+    return np.tanh(a, out=a)
+
+
 def _sigmoid(a: np.ndarray) -> np.ndarray:
-    out = np.multiply(a, 0.5)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
+    a *= 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
 
 
 def _tanh_prime(h: np.ndarray) -> np.ndarray:
@@ -40,7 +45,7 @@ def _sigmoid_prime(h: np.ndarray) -> np.ndarray:
 
 
 def _relu(a: np.ndarray) -> np.ndarray:
-    return np.maximum(a, 0.0)
+    return np.maximum(a, 0.0, out=a)
 
 
 def _relu_prime(h: np.ndarray) -> np.ndarray:
@@ -48,7 +53,7 @@ def _relu_prime(h: np.ndarray) -> np.ndarray:
 
 
 # activation name -> (s, ds/da in terms of the output h = s(a))
-_ACTIVATIONS = {"tanh": (np.tanh, _tanh_prime), "sigmoid": (_sigmoid, _sigmoid_prime),
+_ACTIVATIONS = {"tanh": (_tanh, _tanh_prime), "sigmoid": (_sigmoid, _sigmoid_prime),
                 "relu": (_relu, _relu_prime)}
 
 
