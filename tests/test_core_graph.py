@@ -297,7 +297,7 @@ def test_needs_input_grad_tells_an_op_which_gradients_are_wanted():
     Probe.apply(np.array([3.0, 4.0]), w).sum().backward()
     assert seen == [(True, False), (False, True)]
     np.testing.assert_array_equal(w.grad, [2.0, 2.0])
-    x = tg.Tensor(np.ones((2, 3)))
+    x = tg.Tensor(np.ones((3, 2)))
     (x @ w.reshape(2, 1)).sum().backward()  # the data side of a matmul needs no gradient
     assert x.grad is None
     np.testing.assert_array_equal(w.grad, [2.0 + 3.0, 2.0 + 3.0])
