@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 
 from tinygrad_rnn.cli import main
@@ -84,10 +86,35 @@ def test_gradcheck_passes_every_op_and_cell():
     rows = [line.split() for line in r.stdout.splitlines()[1:-1]]
     names = {" ".join(row[:-3]) for row in rows}
     for name in ("matmul", "getitem (slice)", "sigmoid", "lstm cell (T=3)", "gru cell (T=3)",
-                 "dampened cell (T=3)", "elman cell (T=3)"):
+                 "dampened cell (T=3)", "elman cell (T=3)", "lstm cell fused (T=3)"):
         assert name in names
     assert all(row[-3] == "ok" for row in rows)
     assert r.stdout.splitlines()[-1] == f"{len(rows)} of {len(rows)} passed"
+
+
+def test_gradcheck_fails_loudly_on_a_wrong_gradient(capsys, monkeypatch):
+    import tinygrad_rnn as tg
+    from tinygrad_rnn.commands import gradcheck as command
+
+    class BadSquare(tg.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return a * g  # should be 2 a g
+
+    real = command._op_cases
+    monkeypatch.setattr(command, "_op_cases", lambda rng: real(rng)[:2] + [
+        ("bad square", lambda a: BadSquare.apply(a), [np.linspace(0.5, 1.5, 4)])])
+    monkeypatch.setattr(command, "CELLS", ())  # the cells are checked in the test above
+    r = cli_here(capsys, "gradcheck")
+    assert r.returncode == 1
+    assert re.search(r"^bad square\s+FAIL", r.stdout, flags=re.M)
+    assert "finite differences" in r.stdout and "1 FAILED" in r.stdout.splitlines()[-1]
 
 
 @pytest.mark.parametrize("args,needle", [

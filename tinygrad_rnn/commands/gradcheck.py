@@ -48,11 +48,13 @@ def _op_cases(rng: np.random.Generator) -> list[tuple[str, Callable[..., Any], l
     ]
 
 
-def _cell_case(kind: str, rng: np.random.Generator) -> tuple[str, Callable[..., Any], list[Any]]:
-    """An unrolled cell (3 steps, batch 2): d loss / d (inputs, initial state, every parameter)."""
+def _cell_case(kind: str, rng: np.random.Generator, fused: bool = False
+               ) -> tuple[str, Callable[..., Any], list[Any]]:
+    """An unrolled cell (3 steps, batch 2): d loss / d (inputs, initial state, every parameter);
+    fused: the cell's one-op-per-step version."""
     from .. import nn
     from ..tensor import Tensor
-    cell = make_cell(kind, 2, 3, seed=int(rng.integers(1 << 30)))
+    cell = make_cell(kind, 2, 3, seed=int(rng.integers(1 << 30)), fused=fused)
     xs = Tensor(rng.standard_normal((3, 2, 2)), requires_grad=True)
     parts = [Tensor(rng.standard_normal((2, 3)) * 0.5, requires_grad=True)
              for _ in range(2 if kind == "lstm" else 1)]
@@ -63,14 +65,14 @@ def _cell_case(kind: str, rng: np.random.Generator) -> tuple[str, Callable[..., 
         hs, _ = nn.unroll(cell, xs, state)
         return sum((h * weights).sum() for h in hs)
 
-    return f"{kind} cell (T=3)", fn, [xs, *parts, *cell.parameters()]
+    return f"{kind} cell{' fused' if fused else ''} (T=3)", fn, [xs, *parts, *cell.parameters()]
 
 
 def run_checks() -> list[tuple[str, bool, str, float]]:
     """(name, passed, message, seconds) for every op and cell."""
     from ..gradcheck import GradcheckError, gradcheck
     rng = np.random.default_rng(0)
-    cases = _op_cases(rng) + [_cell_case(k, rng) for k in CELLS]
+    cases = _op_cases(rng) + [_cell_case(k, rng, fused) for fused in (False, True) for k in CELLS]
     results = []
     for name, fn, inputs in cases:
         start = time.perf_counter()
@@ -87,8 +89,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return sub.add_parser(
         "gradcheck", help="check every op and cell against finite differences",
         description="Compare autograd with central finite differences (float64) for every primitive "
-        "op (with broadcasting) and for every cell unrolled over 3 steps (gradients with respect to "
-        "inputs, initial state and parameters). Prints a table; exits 1 if any check fails.")
+        "op (with broadcasting) and for every cell, primitive and fused, unrolled over 3 steps "
+        "(gradients with respect to inputs, initial state and parameters). Prints a table; exits 1 "
+        "if any check fails.")
 
 
 def run(args: argparse.Namespace) -> int:

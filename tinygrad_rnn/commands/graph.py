@@ -11,14 +11,14 @@ CELLS = ("dampened", "elman", "lstm", "gru")
 GRAPH_FORMATS = (".svg", ".png", ".dot", ".pdf", ".html")
 
 
-def make_cell(kind: str, input_size: int, hidden: int, seed: int) -> Any:
-    """A freshly initialised cell of the given kind (seeded)."""
+def make_cell(kind: str, input_size: int, hidden: int, seed: int, **kwargs: Any) -> Any:
+    """A freshly initialised cell of the given kind (seeded); kwargs go to its constructor."""
     import numpy as np
 
     from .. import nn
     rng = np.random.default_rng(seed)
     classes = {"dampened": nn.DampenedCell, "elman": nn.ElmanCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
-    return classes[kind](input_size, hidden, rng=rng)
+    return classes[kind](input_size, hidden, rng=rng, **kwargs)
 
 
 def unrolled_loss(kind: str, steps: int, hidden: int, input_size: int = 2, batch: int = 1,
