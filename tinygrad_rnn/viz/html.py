@@ -169,7 +169,8 @@ def _view_json(v: _View, index: dict[int, int], fstep: Any, bstep: Any) -> dict[
         bs = [b for b in (bstep(i) for i in readers) if b is not None]
         norm = e.grad_norm
         b = grad_bin(norm) if norm is not None else None
-        edges.append({"src": e.src, "dst": e.dst, "tensor": index.get(id(e.tensor)), "f": min(fs),
+        edges.append({"src": e.src, "dst": e.dst, "tensor": index.get(id(e.tensor)),
+                      "param": e.tensor.is_leaf and e.tensor.requires_grad, "f": min(fs),
                       "b": max(bs) if bs else None, "norm": _num(norm) if norm is not None else None,
                       "color": _PALETTE[b] if b is not None else _NO_GRAD_COLOR,
                       "width": _WIDTHS[b] if b is not None else 0.8})

@@ -1,7 +1,7 @@
 // The interactive page (viz/html.py): steps through the engine's forward order, then its backward
 // order, restyling the inlined Graphviz SVG. Plain DOM, no libraries; all data comes from the
 // JSON block #bptt-data. URL fragment: #step=end | fwd | start | <position> | b<backward step>,
-// &view=expanded | collapsed | <index>, &node=<DOT id or tensor name> (pinned), &play=1.
+// &view=expanded | collapsed | <index>, &node=<DOT id or tensor name> (pinned), &params=fade, &play=1.
 (function () {
   "use strict";
   const D = JSON.parse(document.getElementById("bptt-data").textContent);
@@ -59,6 +59,7 @@
   const shapeText = (s) => "(" + s.join(", ") + (s.length === 1 ? ",)" : ")");
   const label = (t) => t.name || t.optext || "tensor";
   const scopeText = (s) => (s.length ? s.join(" › ") : "(top level)");
+  const dlabel = (t) => (t.name ? t.name : "(" + label(t) + ")");  // as in ∂loss/∂(· + ·)
 
   // ---- state ------------------------------------------------------------------------------------
   const fpos = () => Math.min(pos, F);          // forward steps done
@@ -139,7 +140,7 @@
     const j = pos - F;
     caption.append(phase("bwd", `backward ${j} / ${B}`), el("span", { class: "scope" }, scopeText(t.scope) + "   "));
     const g = t.grad ? ` (norm ${num(t.grad.norm)})` : " (no gradient reached it)";
-    caption.append(`∂${rootName}/∂${label(t)} is complete${g}`);
+    caption.append(`∂${rootName}/∂${dlabel(t)} is complete${g}`);
     caption.append(t.op ? "; passed back along its incoming edges" : "; a leaf: stored in .grad");
     if (j === B) caption.append(`   — done: every tensor holds ∂${rootName}/∂tensor`);
   }
@@ -159,7 +160,7 @@
     box.append(meta);
     box.append(el("h3", {}, "value"));
     box.append(computed(i) ? arrayBlock(t.value, t.shape) : el("div", { class: "later" }, `computed at forward step ${t.f}`));
-    box.append(el("h3", {}, `gradient ∂${rootName}/∂${label(t)}`));
+    box.append(el("h3", {}, `gradient ∂${rootName}/∂${dlabel(t)}`));
     if (t.b === null) box.append(el("div", { class: "later" }, B ? "none: does not require grad" : "backward has not run"));
     else if (!gradDone(i)) box.append(el("div", { class: "later" }, `complete at backward step ${t.b}`));
     else if (!t.grad) box.append(el("div", { class: "later" }, "none reached it"));
@@ -223,7 +224,7 @@
     L.append(el("div", {}, none, "no gradient"));
     L.append(el("div", { class: "hint" }, "Blue glow: the op being computed. Red glow: its gradient is now complete. " +
       "A box's outline takes the colour of its own ‖gradient‖."));
-    $("keys").textContent = "Keys: ← → step (shift: 10) · space play/pause · Home/End · v switch view · + − 0 zoom · Esc release";
+    $("keys").textContent = "Keys: ← → step (shift: 10) · space play/pause · Home/End · v switch view · p fade parameter edges · + − 0 zoom/fit · Esc release";
   }
 
   // ---- controls -------------------------------------------------------------------------------
@@ -286,6 +287,11 @@
   $("b-end").onclick = () => { stop(); go(N); };
   $("b-play").onclick = play;
   $("speed").onchange = () => { if (timer) { stop(); play(); } };
+  function fadeParams() {
+    document.body.classList.toggle("fade-params");
+    $("b-params").classList.toggle("on", document.body.classList.contains("fade-params"));
+  }
+  $("b-params").onclick = fadeParams;
   $("z-in").onclick = () => zoomBy(1.25);
   $("z-out").onclick = () => zoomBy(0.8);
   $("z-fit").onclick = () => { zoom = zoom === "fit" ? "auto" : "fit"; applyZoom(); follow(); };
@@ -304,6 +310,7 @@
       });
     }
     for (const x of V.edges) {
+      if (x.e.param) x.g.classList.add("param");
       x.g.addEventListener("mouseenter", () => { hovered = { edge: x.e }; renderInfo(); });
       x.g.addEventListener("mouseleave", () => { hovered = null; renderInfo(); });
     }
@@ -323,6 +330,7 @@
     else if (k === "Home") { stop(); go(0); }
     else if (k === "End") { stop(); go(N); }
     else if (k === "v") setView((cur + 1) % views.length);
+    else if (k === "p") fadeParams();
     else if (k === "+" || k === "=") zoomBy(1.25);
     else if (k === "-") zoomBy(0.8);
     else if (k === "0") { zoom = zoom === "fit" ? "auto" : "fit"; applyZoom(); follow(); }
@@ -349,6 +357,7 @@
   pos = Math.max(0, Math.min(N, pos));
   legend();
   setView(k0);
+  if (params.get("params") === "fade") fadeParams();
   const wantNode = params.get("node");  // a DOT node id, or a tensor's name: pinned in the panel
   if (wantNode) {
     const V = views[cur];
