@@ -53,11 +53,16 @@ def write_html(drawing: Drawing, path: str | Path, order: Sequence[Tensor] | Non
 def html_page(drawing: Drawing, order: Sequence[Tensor] | None = None, title: str | None = None,
               max_expanded_nodes: int = EXPANDED_MAX_NODES) -> str:
     """The self-contained page: forward steps = order (default: the engine's toposort of the root
-    backward ran from), then backward steps = reversed(order); both the every-op view (if at most
-    max_expanded_nodes nodes) and the one-box-per-step view, each rendered by Graphviz."""
+    backward ran from, the first root holding a gradient), then backward steps = reversed(order);
+    both the every-op view (if at most max_expanded_nodes nodes) and the one-box-per-step view,
+    each rendered by Graphviz. Drawn tensors outside the order (inputs, targets) are given from
+    the start."""
     if not isinstance(drawing, Drawing):
         raise TypeError(f"html_page: expected a Drawing (from tinygrad_rnn.viz.draw), got "
                         f"{type(drawing).__name__}")
+    if order is not None and not all(isinstance(t, Tensor) for t in order):
+        raise TypeError("html_page: order must be a sequence of Tensors (e.g. the list that "
+                        "tinygrad_rnn.autograd.backward returns), or None for the engine's toposort")
     views, note = _views(drawing, max_expanded_nodes)
     data = _page_data(drawing.roots, views, order)
     data["note"] = note

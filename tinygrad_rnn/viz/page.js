@@ -316,6 +316,8 @@
     }
   });
   if (views.length < 2) $("viewbtns").style.display = "none";
+  // a clicked button keeps no focus: space and arrows then always drive the stepping
+  document.querySelectorAll("#controls button").forEach((b) => b.addEventListener("click", () => b.blur()));
   stage.addEventListener("click", () => {
     pinned = null;
     views[cur].nodes.forEach((y) => y.g.classList.remove("sel"));
