@@ -162,6 +162,21 @@ def test_edge_gradient_is_the_gradient_flowing_back_along_it():
             assert f"|grad| = {e.grad_norm:.3g}" in tail
 
 
+@pytest.mark.parametrize("collapse", [None, 1, 2])
+def test_gradients_along_the_edges_out_of_a_tensor_add_up_to_its_gradient(collapse):
+    loss, _, _ = _lstm(T=3)
+    d = draw(loss, collapse=collapse)
+    checked = set()
+    for nid in d.order:
+        t = d.nodes[nid]
+        if isinstance(t, Group) or t.grad is None or t is loss:
+            continue
+        out = [e.grad for e in d.edges if e.tensor is t and e.grad is not None]
+        np.testing.assert_allclose(sum(out), t.grad, rtol=1e-12, atol=1e-15)
+        checked.add(t.name)
+    assert {"W", "U", "b"} <= checked
+
+
 def test_gradient_colouring_present_after_backward_absent_before_and_when_off():
     loss, _, _, _ = _elman(T=3, backward=False)
     before = draw(loss)

@@ -71,12 +71,14 @@ class Group:
 
 @dataclass
 class Edge:
-    """src -> dst carries `tensor` forward; `grad_norm` = |gradient flowing back| (None: none)."""
+    """src -> dst carries `tensor` forward; `grad` is the gradient flowing back along it (the
+    consumers' vector-Jacobian products, in the tensor's shape; None: none), `grad_norm` its norm."""
 
     src: str
     dst: str
     tensor: Tensor
     grad_norm: float | None
+    grad: np.ndarray | None = None
 
 
 @dataclass
@@ -249,10 +251,10 @@ def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] |
                 i = index[key]
                 sums[i] = g if sums[i] is None else sums[i] + g
     for e, g in zip(edges, sums):
-        e.grad_norm = None if g is None else float(np.linalg.norm(g))
+        e.grad, e.grad_norm = g, None if g is None else float(np.linalg.norm(g))
 
-    dot = _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys,
-                     have_grads, edge_grads, values, rankdir)
+    dot = _build_dot(nodes, order, edges, folded, root_ids, keys, have_grads, edge_grads, values,
+                     rankdir)
     return Drawing(roots, nodes, edges, order, dot, collapse)
 
 
@@ -428,8 +430,10 @@ def _group_label(g: Group) -> str:
     return _html_label(g.label, rows)
 
 
-def _build_dot(roots, nodes, order, edges, node_of, folded, root_ids, keys, have_grads, edge_grads, values,
-               rankdir) -> graphviz.Digraph:
+def _build_dot(nodes: dict[str, Tensor | Group], order: list[str], edges: list[Edge],
+               folded: set[int], root_ids: set[int], keys: Any, have_grads: bool, edge_grads: bool,
+               values: bool, rankdir: str) -> graphviz.Digraph:
+    """The Digraph: nodes placed in nested clusters by scope, then the edges, then the key."""
     dot = graphviz.Digraph(
         "tinygrad_rnn",
         graph_attr=dict(rankdir=rankdir, fontname="Helvetica", fontsize="12", nodesep="0.25",
