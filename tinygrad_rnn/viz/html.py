@@ -185,7 +185,7 @@ def _view_json(v: _View, index: dict[int, int], fstep: Any, bstep: Any) -> dict[
 def _tensor_json(t: Tensor, f: int, b: int | None, is_root: bool, index: dict[int, int]) -> dict[str, Any]:
     """f: forward step that computes t (0: given); b: backward step that completes its gradient."""
     kind = ("output" if is_root else "parameter" if t.is_leaf and t.requires_grad
-            else "input" if t.is_leaf else "op")
+            else "input" if t.is_leaf else "state" if t.name else "op")
     grad = None if t.grad is None else _array_json(t.grad)
     # parents not on the page are small folded constants: shown by value
     parents = [index[id(p)] if id(p) in index else _fmt_const(p) for p in t.parents]
