@@ -48,7 +48,7 @@
       if (!shape.length) { box.append(el("div", { class: "scalar" }, num(a.rows[0][0]))); return box; }
       const tb = el("table", { class: "arr" });
       for (const row of a.rows) tb.append(el("tr", {}, ...row.map((x) => el("td", {}, num(x)))));
-      box.append(tb);
+      box.append(el("div", { class: "arrbox" }, tb));
       box.append(el("div", { class: "hint" }, "‖·‖ = " + num(a.norm)));
     } else {
       box.append(el("div", {}, `min ${num(a.min)}   max ${num(a.max)}   mean ${num(a.mean)}   ‖·‖ ${num(a.norm)}`));
