@@ -3,6 +3,7 @@
 `LSTMCell(..., fused=True)` (and Elman, GRU, dampened) run these instead of a dozen
 primitive ops per step: the same numbers (to rounding), a graph with one node per step
 instead of the readable one, and far less engine overhead for long or small sequences.
+Backwards skip the matmuls for inputs that want no gradient (x, and h_0 when it is zeros).
 The LSTM's step returns h and c packed side by side in one (B, 2H) array; the cell hands
 out the two halves as views (two getitem ops), so gradients reach both through the engine,
 and the next step takes the packed array itself when it is given exactly those two halves.
@@ -57,11 +58,6 @@ _ACTIVATIONS = {"tanh": (_tanh, _tanh_prime), "sigmoid": (_sigmoid, _sigmoid_pri
                 "relu": (_relu, _relu_prime)}
 
 
-def _wants(ctx: Function, i: int) -> bool:
-    """Whether input i needs a gradient (saves the matmuls for x and h_0, which usually do not)."""
-    return ctx.parents[i].requires_grad
-
-
 class DampenedStep(Function):
     """h = s(x W + lam h_prev + b);  da = g s'(a): dx = da W^T, dh_prev = lam da, dW = x^T da,
     dlam = sum(da * h_prev), db = sum_batch da"""
@@ -80,8 +76,9 @@ class DampenedStep(Function):
     @staticmethod
     def backward(ctx, g):
         x, h, W, lam, out = ctx.saved_tensors
+        need = ctx.needs_input_grad
         da = g * ctx.ds(out)
-        return (da @ W.T if _wants(ctx, 0) else None, lam * da if _wants(ctx, 1) else None, x.T @ da,
+        return (da @ W.T if need[0] else None, lam * da if need[1] else None, x.T @ da,
                 np.sum(da * h).reshape(np.shape(lam)), da.sum(axis=0))
 
 
@@ -103,8 +100,9 @@ class ElmanStep(Function):
     @staticmethod
     def backward(ctx, g):
         x, h, W, U, out = ctx.saved_tensors
+        need = ctx.needs_input_grad
         da = g * ctx.ds(out)
-        return (da @ W.T if _wants(ctx, 0) else None, da @ U.T if _wants(ctx, 1) else None,
+        return (da @ W.T if need[0] else None, da @ U.T if need[1] else None,
                 x.T @ da, h.T @ da, da.sum(axis=0))
 
 
@@ -160,10 +158,11 @@ class LSTMStep(Function):
     @staticmethod
     def backward(ctx, g):
         x, h, c, W, U, act, tc = ctx.saved_tensors
+        need = ctx.needs_input_grad
         dz, dc = _lstm_dz(g, c, act, tc)
         f = act[:, tc.shape[-1]:2 * tc.shape[-1]]
-        return (dz @ W.T if _wants(ctx, 0) else None, dz @ U.T if _wants(ctx, 1) else None,
-                dc * f if _wants(ctx, 2) else None, x.T @ dz, h.T @ dz, dz.sum(axis=0))
+        return (dz @ W.T if need[0] else None, dz @ U.T if need[1] else None,
+                dc * f if need[2] else None, x.T @ dz, h.T @ dz, dz.sum(axis=0))
 
 
 class LSTMPackedStep(Function):
@@ -182,12 +181,13 @@ class LSTMPackedStep(Function):
     @staticmethod
     def backward(ctx, g):
         x, hc, W, U, act, tc = ctx.saved_tensors
+        need = ctx.needs_input_grad
         H = tc.shape[-1]
         dz, dc = _lstm_dz(g, hc[:, H:], act, tc)
         dhc = np.empty_like(hc)
         np.matmul(dz, U.T, out=dhc[:, :H])
         np.multiply(dc, act[:, H:2 * H], out=dhc[:, H:])
-        return dz @ W.T if _wants(ctx, 0) else None, dhc, x.T @ dz, hc[:, :H].T @ dz, dz.sum(axis=0)
+        return dz @ W.T if need[0] else None, dhc, x.T @ dz, hc[:, :H].T @ dz, dz.sum(axis=0)
 
 
 class _Half(GetItem):
@@ -258,6 +258,7 @@ class GRUStep(Function):
     @staticmethod
     def backward(ctx, g):
         x, h, W, U, rz, n, hn = ctx.saved_tensors
+        need = ctx.needs_input_grad
         H = h.shape[-1]
         r, z = rz[:, :H], rz[:, H:]
         d_in = np.empty((g.shape[0], 3 * H), dtype=g.dtype)   # d loss / d (x W + b)
@@ -268,10 +269,10 @@ class GRUStep(Function):
         d_hid = d_in.copy()                                   # d loss / d (h U)
         d_hid[:, 2 * H:] *= r
         dh = None
-        if _wants(ctx, 1):
+        if need[1]:
             dh = d_hid @ U.T
             dh += g * z
-        return (d_in @ W.T if _wants(ctx, 0) else None, dh, x.T @ d_in, h.T @ d_hid,
+        return (d_in @ W.T if need[0] else None, dh, x.T @ d_in, h.T @ d_hid,
                 d_in.sum(axis=0), d_hid[:, 2 * H:].sum(axis=0))
 
 
