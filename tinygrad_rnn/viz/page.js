@@ -64,7 +64,7 @@
   // ---- state ------------------------------------------------------------------------------------
   const fpos = () => Math.min(pos, F);          // forward steps done
   const bpos = () => Math.max(0, pos - F);      // backward steps done
-  const computed = (i) => T[i].f <= fpos();
+  const computed = (i) => T[i].op === null || T[i].f <= fpos();  // leaves are given from the start
   const gradDone = (i) => T[i].b !== null && bpos() >= T[i].b;
   function current() {                           // the tensor of the step just taken, or -1
     if (pos === 0) return -1;
@@ -86,7 +86,7 @@
   function paint(V, now) {
     const fp = fpos(), bp = bpos(), back = pos > F;
     for (const { g, n } of V.nodes) {
-      const ts = n.tensors, done = ts.filter((i) => T[i].f <= fp).length;
+      const ts = n.tensors, done = ts.filter(computed).length;
       const cl = g.classList;
       cl.toggle("pending", done === 0);
       cl.toggle("cur", ts.includes(now));
