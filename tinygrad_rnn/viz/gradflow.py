@@ -63,7 +63,8 @@ def plot_grad_flow(norms: Mapping[str, Any], path: str | Path, title: str | None
     if not isinstance(norms, Mapping) or not norms:
         raise TypeError("plot_grad_flow: norms must be a non-empty dict {label: array of |dL/dh_t|}")
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.91)  # fixed: no layout pass
     for label, arr in norms.items():
         a = np.asarray(arr, dtype=float)
         if a.ndim not in (1, 2) or a.shape[0] == 0:
@@ -111,8 +112,9 @@ def plot_grad_heatmap(grads: Mapping[str, Any] | Any, path: str | Path, title: s
     positive = np.concatenate([d[d > 0] for d in data.values()] + [np.array([1.0])])
     lo, hi = max(positive.min(), positive.max() * 1e-12), positive.max()
     plt = _plt()
-    fig, axes = plt.subplots(len(data), 1, figsize=(8, 1.2 + 1.6 * len(data)), squeeze=False,
-                             layout="constrained")
+    height = 1.2 + 1.6 * len(data)
+    fig, axes = plt.subplots(len(data), 1, figsize=(8, height), squeeze=False)
+    fig.subplots_adjust(left=0.11, right=0.86, bottom=0.5 / height, top=1 - 0.55 / height, hspace=0.45)
     im = None
     for ax, (label, d) in zip(axes[:, 0], data.items()):
         T, H = d.shape
@@ -121,7 +123,8 @@ def plot_grad_heatmap(grads: Mapping[str, Any] | Any, path: str | Path, title: s
         ax.set_ylabel(f"{label}\nunit" if label else "unit")
         ax.set_xlabel("time step t")
     fig.suptitle(title or "|dL/dh_t| per unit over time")
-    fig.colorbar(im, ax=axes[:, 0].tolist(), label="|dL/dh_t| (log scale)")
+    fig.colorbar(im, cax=fig.add_axes((0.89, 0.5 / height, 0.025, 1 - 1.05 / height)),
+                 label="|dL/dh_t| (log scale)")
     try:
         return _save(fig, path)
     finally:
