@@ -31,8 +31,9 @@ def _launch(url: str, profile: str) -> subprocess.Popen:
     return subprocess.Popen(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+         "--enable-logging=stderr", "--v=0",  # the page's console (script errors) goes to stderr
          f"--user-data-dir={profile}", "--virtual-time-budget=1000", "--dump-dom", url],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +50,13 @@ def pages(tmp_path_factory):
         dumps = {}
         for k, p in procs.items():
             try:
-                out, _ = p.communicate(timeout=90)
+                out, err = p.communicate(timeout=90)
             except subprocess.TimeoutExpired:
                 p.kill()
                 pytest.fail(f"chromium did not finish loading the page at #{FRAGMENTS[k]}")
             assert p.returncode == 0 and "</html>" in out, f"chromium failed at #{FRAGMENTS[k]}"
+            console = [line for line in err.splitlines() if ":CONSOLE" in line]
+            assert not console, f"the page logged at #{FRAGMENTS[k]}: {console}"
             dumps[k] = out
     return loss, order, data, mid, dumps
 
