@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,10 @@ def table(norms: dict[str, Any], steps: int) -> str:
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "gradflow", help="plot ||dL/dh_t|| against the distance from the loss, per cell",
-        description="Unroll each cell (freshly initialised, seeded) over T random inputs, take a loss "
-        "at the last step, backprop, and plot the gradient norm reaching every h_t on a log scale "
-        "against k = T - t: the vanishing gradient as a curve. Also prints a small table.",
+        description=textwrap.fill(
+            "Unroll each cell (freshly initialised, seeded) over T random inputs, take a loss at the "
+            "last step, backprop, and plot the gradient norm reaching every h_t on a log scale against "
+            "k = T - t: the vanishing gradient as a curve. Also prints a small table.", 78),
         epilog="example:\n  tinygrad-rnn gradflow --steps 50 --cells dampened,elman,lstm -o gradflow.png",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=positive_int, default=50, help="time steps T (default: 50)")

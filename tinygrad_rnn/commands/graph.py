@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,10 @@ def output_path(*suffixes: str):
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "graph", help="draw an unrolled RNN/LSTM/GRU graph after a backward pass",
-        description="Unroll a freshly initialised cell over random inputs, take a loss at the last "
-        "step, run backward, and draw the graph: one cluster per time step, the cell and its gates "
-        "inside, shared parameters drawn once, edges coloured by the gradient flowing back.",
+        description=textwrap.fill(
+            "Unroll a freshly initialised cell over random inputs, take a loss at the last step, run "
+            "backward, and draw the graph: one cluster per time step, the cell and its gates inside, "
+            "shared parameters drawn once, edges coloured by the gradient flowing back.", 78),
         epilog="examples:\n  tinygrad-rnn graph --cell lstm --steps 4 --collapse 1 -o lstm.svg\n"
                "  tinygrad-rnn graph --cell lstm --steps 1 -o lstm_step.png\n"
                "  tinygrad-rnn graph --cell elman --steps 3 --values -o elman.svg",
@@ -99,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
                        max_nodes=args.max_nodes, params=not args.no_params)
         drawing.save(args.output)
     except ValueError as e:  # too many nodes for these arguments
-        print(f"tinygrad-rnn graph: error: {e}", file=sys.stderr)
+        print(f"tinygrad-rnn graph: error: {e} [on the command line: --collapse N, --steps, "
+              "--max-nodes]", file=sys.stderr)
         return 2
     except (RenderError, NotImplementedError) as e:
         print(f"tinygrad-rnn graph: error: {e}", file=sys.stderr)

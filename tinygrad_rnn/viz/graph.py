@@ -219,11 +219,15 @@ def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] |
             order.append(nid)
         node_of[id(t)] = nid
     if len(nodes) > max_nodes:
-        hint = ("pass collapse=1 to draw one box per time step (collapse=2 keeps the cells' "
-                "insides one level deeper, collapse=['lstm'] collapses scopes by name)"
-                if collapse is None else "pass a smaller collapse= depth")
+        if collapse is None:
+            hint = ("pass collapse=1 to draw one box per time step (collapse=2 keeps the cells' "
+                    "insides one level deeper, collapse=['lstm'] collapses scopes by name), ")
+        elif isinstance(collapse, int) and collapse > 1:
+            hint = f"pass a smaller collapse= depth than {collapse}, "
+        else:
+            hint = ""
         raise ValueError(f"draw: {len(nodes)} nodes to draw, more than max_nodes={max_nodes} (a picture "
-                         f"that size is unreadable and slow to lay out); {hint}, draw fewer steps, "
+                         f"that size is unreadable and slow to lay out); {hint}draw fewer steps, "
                          "or raise max_nodes")
 
     have_grads = grads and any(t.grad is not None for t in tensors)
