@@ -92,3 +92,19 @@ def test_jupyter_shows_svg(drawing):
     bundle = drawing._repr_mimebundle_()
     assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
     ET.fromstring(drawing._repr_svg_().encode())
+
+
+def test_one_lstm_step_reads_top_down_like_the_walkthrough(tmp_path):
+    cell = tg.nn.LSTMCell(2, 4, rng=np.random.default_rng(5))
+    hs, _ = tg.nn.unroll(cell, np.random.default_rng(6).standard_normal((1, 1, 2)))
+    (hs[-1] ** 2.0).sum().backward()
+    root = ET.fromstring(draw(hs[-1]).svg().encode())
+    ns = "{http://www.w3.org/2000/svg}"
+    top = {}
+    for g in root.iter(f"{ns}g"):
+        if g.get("class") == "cluster":
+            text = g.find(f"{ns}text")
+            top[text.text] = float(text.get("y"))  # SVG y grows downwards
+    gates = ["forget gate", "input gate", "candidate", "output gate"]
+    assert sorted(gates, key=top.__getitem__) == gates
+    assert top["t=1"] < top["lstm"] < min(top[g] for g in gates)

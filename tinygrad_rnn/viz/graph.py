@@ -52,6 +52,11 @@ _KIND_TEXT = {
 _GATE_FILL = {"forget gate": "#fde0dd", "input gate": "#e5f5e0", "candidate": "#fff7bc",
               "output gate": "#deebf7", "cell state": "#efedf5", "reset gate": "#fde0dd",
               "update gate": "#e5f5e0"}
+# Emitting the LSTM's gate clusters in this order makes dot stack them top to bottom as in the
+# usual walkthrough: forget, input, candidate, output (checked for H = 2..5, T = 1..2); other
+# scopes keep their order of appearance, after these.
+_GATE_ORDER = {name: i for i, name in enumerate(
+    ("candidate", "output gate", "input gate", "forget gate", "cell state"))}
 _OP_SYMBOL = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "matmul": "@", "neg": "−(·)"}
 _STATE_NAME = re.compile(r"^[hcs](_\w+)?$")
 _SMALL = 16  # values=True prints arrays of at most this many elements
@@ -497,7 +502,8 @@ def _build_dot(nodes: dict[str, Tensor | Group], order: list[str], edges: list[E
             here = [n for n in here if n not in shared]
         for nid in here:
             emit_node(g, nid)
-        for sub in children.get(path, []):
+        subs = children.get(path, [])
+        for sub in sorted(subs, key=lambda q: _GATE_ORDER.get(q[-1], len(_GATE_ORDER))):
             counter[0] += 1
             with g.subgraph(name=f"cluster_{counter[0]}") as c:
                 c.attr(label=sub[-1], tooltip="/".join(sub), **_cluster_style(sub))
