@@ -103,8 +103,8 @@ def test_one_lstm_step_reads_top_down_like_the_walkthrough(tmp_path):
     top = {}
     for g in root.iter(f"{ns}g"):
         if g.get("class") == "cluster":
-            text = g.find(f"{ns}text")
-            top[text.text] = float(text.get("y"))  # SVG y grows downwards
+            for text in g.iter(f"{ns}text"):
+                top[text.text] = float(text.get("y"))  # SVG y grows downwards
     gates = ["forget gate", "input gate", "candidate", "output gate"]
     assert sorted(gates, key=top.__getitem__) == gates
     assert top["t=1"] < top["lstm"] < min(top[g] for g in gates)
