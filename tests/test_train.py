@@ -69,6 +69,7 @@ def test_train_adding_lstm_and_chars_sampling(tmp_path):
     (["adding", "--steps", "5"], "must be >= 12"),
     (["adding", "--lr", "-1"], "expected a finite number"),
     (["temporal_xor", "--batch", "400"], "use a smaller --batch"),
+    (["adding", "--cell", "elman", "--forget-bias", "3"], "only to --cell lstm"),
 ])
 def test_bad_arguments_exit_2_with_one_line(args, reason, tmp_path, capsys):
     from tinygrad_rnn.cli import main

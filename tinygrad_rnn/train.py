@@ -49,6 +49,7 @@ class TrainConfig:
     init_std: float | None = None  # weights N(0, std), biases 0 (min-char-rnn); None: the cells' own
     keep_going: bool = False       # train all iters even after the criterion is met
     fused: bool = True             # one Function per step where the cells offer it (faster)
+    forget_bias: float = 1.0       # LSTM only: added to the forget gate's bias (Gers et al. 2000)
 
     @classmethod
     def for_task(cls, task: Task | type[Task], **given: Any) -> TrainConfig:
@@ -122,6 +123,8 @@ def make_model(task: Task, config: TrainConfig) -> SequenceModel:
     rng = np.random.default_rng([config.seed, 2])
     cls = CELLS[config.cell]
     kwargs: dict[str, Any] = {"rng": rng, "dtype": np.dtype(config.dtype)}
+    if config.cell == "lstm":
+        kwargs["forget_bias"] = config.forget_bias
     own_fused = "fused" in inspect.signature(cls).parameters
     if config.fused and own_fused:
         kwargs["fused"] = True

@@ -54,6 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="detach the state every k steps (truncated BPTT; 1 = Elman's original rule)")
     p.add_argument("--seed", type=int, default=0, help="seed of data and initial weights (default 0)")
     p.add_argument("--dtype", choices=["float64", "float32"], help="parameter dtype (default float64)")
+    p.add_argument("--forget-bias", type=float,
+                   help="lstm only: initial forget-gate bias (default 1; large values approach the 1997 "
+                        "LSTM, which had no forget gate)")
     p.add_argument("--eval-every", type=_positive_int, help="iterations between evaluations")
     p.add_argument("--keep-going", action="store_true", help="train all iterations even once solved")
     p.add_argument("--no-fused", dest="fused", action="store_false",
@@ -74,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         return _bad(f"--steps does not apply to {name} (its grammar sets the sequence lengths)")
     if args.text is not None and name != "chars":
         return _bad("--text applies only to the chars task")
+    if args.forget_bias is not None and (args.cell or cls.defaults.get("cell")) != "lstm":
+        return _bad("--forget-bias applies only to --cell lstm")
     options = {"path": args.text} if args.text is not None else {}
     try:
         task = get_task(name, seed=args.seed, steps=args.steps, **options)
@@ -83,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
                                   iters=args.iters, lr=args.lr, batch=args.batch, optim=args.optim,
                                   clip=args.clip, clip_mode=args.clip_mode, truncate=args.truncate,
                                   seed=args.seed, dtype=args.dtype, eval_every=args.eval_every,
-                                  keep_going=args.keep_going or None, fused=args.fused)
+                                  keep_going=args.keep_going or None, fused=args.fused,
+                                  forget_bias=args.forget_bias)
     out = args.out or f"runs/{name}-{config.cell}"
     steps = getattr(task, "steps", getattr(task, "T", None))
     print(f"training {name} with {config.cell} (hidden {config.hidden}"

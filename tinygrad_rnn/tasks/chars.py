@@ -65,13 +65,13 @@ class Chars(StreamTask):
 
     name = "chars"
     paper = "Karpathy 2015, min-char-rnn (character model; default corpus: Elman 1990's sentence grammar)"
-    criterion = "held-out cross-entropy per 25 characters < half of 25 ln V (uniform guessing)"
+    criterion = "held-out cross-entropy per character < a fifth of ln V (uniform guessing)"
     paper_result = "min-char-rnn: the smoothed loss starts at 25 ln V and falls well below it"
     loss = "ce"
     reduction = "sum"
     unit = "windows"
     defaults = dict(cell="elman", hidden=100, steps=25, iters=4000, lr=0.1, batch=1, optim="adagrad",
-                    clip=5.0, clip_mode="value", eval_every=500, init_std=0.01)
+                    clip=5.0, clip_mode="value", eval_every=500, init_std=0.01, keep_going=True)
 
     def __init__(self, seed: int = 0, steps: int | None = None, text: str | None = None,
                  path: str | Path | None = None, n_chars: int = 20000) -> None:
@@ -108,7 +108,7 @@ class Chars(StreamTask):
                    "uniform_loss_per_window": round(uniform * self.steps, 3), "vocab": len(self.vocab)}
         summary = (f"held-out loss {nats * self.steps:.2f} per {self.steps} characters "
                    f"({nats:.3f} nats/char) vs {uniform * self.steps:.2f} for uniform guessing")
-        return Evaluation(numbers, nats < 0.5 * uniform, summary)
+        return Evaluation(numbers, nats < 0.2 * uniform, summary)
 
     def sample(self, step: Callable[[np.ndarray], np.ndarray], n: int, rng: np.random.Generator,
                start: str | None = None) -> str:
