@@ -68,7 +68,9 @@ def test_no_renderer_says_how_to_get_one(monkeypatch, tmp_path):
         render("digraph { a -> b }", "svg")
 
 
-def test_failed_render_leaves_the_old_file_alone(drawing, monkeypatch, tmp_path):
+def test_failed_render_leaves_the_old_file_alone(monkeypatch, tmp_path):
+    x = tg.Tensor(np.ones(3), requires_grad=True, name="x")
+    drawing = draw((x * 2.0).sum())  # fresh: nothing rendered and cached yet
     target = tmp_path / "g.svg"
     target.write_text("old")
 
@@ -108,3 +110,16 @@ def test_one_lstm_step_reads_top_down_like_the_walkthrough(tmp_path):
     gates = ["forget gate", "input gate", "candidate", "output gate"]
     assert sorted(gates, key=top.__getitem__) == gates
     assert top["t=1"] < top["lstm"] < min(top[g] for g in gates)
+
+
+def test_render_is_cached_until_the_digraph_is_customised(drawing, monkeypatch):
+    first = drawing.svg()
+    calls = []
+    real = render_mod.render
+    monkeypatch.setattr(render_mod, "render", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert drawing.svg() == first and calls == []
+    drawing.graphviz.attr(bgcolor="lightyellow")
+    try:
+        assert "lightyellow" in drawing.svg() and len(calls) == 1
+    finally:
+        drawing.graphviz.attr(bgcolor="white")

@@ -97,6 +97,7 @@ class Drawing:
     order: list[str]
     graphviz: graphviz.Digraph
     collapse: Any = None
+    _rendered: dict[tuple[str, str], bytes] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def source(self) -> str:
@@ -106,7 +107,10 @@ class Drawing:
     def render(self, fmt: str = "svg") -> bytes:
         """The picture in `fmt` (svg, png, pdf) from the Graphviz renderer found on this machine."""
         from .render import render
-        return render(self.source, fmt)
+        key = (fmt, self.source)  # the Digraph may have been customised since the last render
+        if key not in self._rendered:
+            self._rendered[key] = render(self.source, fmt)
+        return self._rendered[key]
 
     def svg(self) -> str:
         """The rendered SVG text."""
