@@ -82,11 +82,7 @@ for k in (0, 1, 5, 10, T - 1):
 K = 5 if QUICK else 20
 spectra = {}
 for name, cell in cells.items():
-    state = states[name]
-    first = tuple(s[0:1].detach() for s in state) if isinstance(state, tuple) else state[0:1].detach()
-    if isinstance(state, tuple):
-        first = type(state)(*first)
-    spectra[name] = tg.viz.jacobian_spectrum(cell, first, k=K)
+    spectra[name] = tg.viz.jacobian_spectrum(cell, states[name], k=K)  # at h_T (and c_T), batch 1
     print(f"\n{name}:\n  " + str(spectra[name]).replace("\n", "\n  "))
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
