@@ -4,6 +4,7 @@ blocks of docs/*.md and README.md run; every picture they show exists and is one
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import inspect
 import re
@@ -74,6 +75,8 @@ def test_public_members_of_the_main_classes_are_in_api_md(cls):
     members = [n for n in vars(cls) if not n.startswith("_")]
     if cls is tg.Tensor:
         members += list(cls.__slots__)
+    if dataclasses.is_dataclass(cls):
+        members += [f.name for f in dataclasses.fields(cls)]
     missing = [n for n in members if not n.startswith("_") and not re.search(rf"[`.]{re.escape(n)}\b", API)]
     assert not missing, f"{cls.__name__} members missing from docs/api.md: {missing}"
 
