@@ -7,6 +7,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.viz import Group, draw, walk
@@ -268,3 +270,35 @@ def test_save_dot_and_html_and_bad_extension(tmp_path):
             d.save(tmp_path / "g.html")
     else:
         assert d.save(tmp_path / "g.html").stat().st_size > 0
+
+
+@settings(deadline=None)
+@given(kind=st.sampled_from(["dampened", "elman", "lstm", "gru"]), T=st.integers(1, 4),
+       H=st.integers(1, 3), batch=st.integers(1, 2), collapse=st.sampled_from([None, 1, 2]),
+       seed=st.integers(0, 2 ** 16))
+def test_drawn_structure_holds_for_every_cell(kind, T, H, batch, collapse, seed):
+    """Per step one cluster (or box), each parameter drawn once with one edge per step, and the
+    gradients flowing out of every drawn tensor add up to its gradient."""
+    cls = {"dampened": tg.nn.DampenedCell, "elman": tg.nn.ElmanCell, "lstm": tg.nn.LSTMCell,
+           "gru": tg.nn.GRUCell}[kind]
+    cell = cls(2, H, rng=np.random.default_rng(seed))
+    hs, _ = tg.nn.unroll(cell, np.random.default_rng(seed + 1).standard_normal((T, batch, 2)))
+    loss = (hs[-1] ** 2.0).sum()
+    loss.backward()
+    d = draw(loss, collapse=collapse)
+    steps = {f"t={t}" for t in range(1, T + 1)}
+    if collapse == 1:
+        assert {g.scope for g in d.nodes.values() if isinstance(g, Group)} == {(s,) for s in steps}
+    else:
+        assert {s for s in steps if len(re.findall(rf'label="{s}"', d.source)) == 1} == steps
+    for name, p in cell.named_parameters():
+        nid = _node_id(d, p.name)
+        into = {d.nodes[e.dst].scope[0] for e in d.edges if e.src == nid}
+        assert into == steps, name
+        assert len([e for e in d.edges if e.src == nid]) == T
+    for nid in d.order:
+        t = d.nodes[nid]
+        if isinstance(t, Group) or t.grad is None or t is loss:
+            continue
+        out = [e.grad for e in d.edges if e.tensor is t and e.grad is not None]
+        np.testing.assert_allclose(sum(out), t.grad, rtol=1e-10, atol=1e-14)
