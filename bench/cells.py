@@ -12,7 +12,8 @@ xs (T, B, I), loss = sum_t sum(h_t ** 2), gradients w.r.t. all weights. Implemen
 - "hips autograd":    the same cell written with autograd.numpy
 
 Optional peers (torch, autograd) are skipped when they cannot be imported. Each figure is
-the median of >= 7 repeats after a warm-up; ratios are against "numpy" from the same run.
+the median of 7 rounds after a warm-up (5 for the long config and the scaling runs, where one
+call takes up to seconds); ratios are against "numpy" from the same rounds.
 Every implementation's loss is checked against the baseline's before it is timed.
 Run `python bench/cells.py --quick` for a short run; bench/run.py writes the report.
 """
@@ -46,6 +47,7 @@ SIZES = {  # name -> (B, I, H, T)
     "long": (8, 16, 32, 1000),
 }
 SCALING_T = (250, 1000, 4000)
+LONG_REPEATS = 5  # rounds for the long config and the scaling runs (HIPS takes seconds per call there)
 IMPLS = ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad fused", "torch nn", "torch primitive",
          "hips autograd")
 _TG_CLASSES = {"dampened": "DampenedCell", "elman": "ElmanCell", "lstm": "LSTMCell", "gru": "GRUCell"}
@@ -299,9 +301,11 @@ def _check_loss(impl: str, cell: str, got: float, want: float, dtype: Any) -> No
 
 def time_cells(cells: tuple[str, ...] = CELLS, sizes: dict[str, tuple] | None = None,
                dtypes: tuple[Any, ...] = (np.float64, np.float32), threads: int | None = 1,
-               repeats: int = 7, impls: tuple[str, ...] = IMPLS,
+               repeats: int = 7, long_repeats: int = LONG_REPEATS, impls: tuple[str, ...] = IMPLS,
                progress: Callable[[str], None] | None = None) -> list[dict]:
-    """One row per (cell, dtype, size, implementation): median seconds and ratio to numpy."""
+    """One row per (cell, dtype, size, implementation): median seconds and ratio to numpy.
+
+    `repeats` rounds per figure; `long_repeats` for the long config."""
     sizes = SIZES if sizes is None else sizes
     rows: list[dict] = []
     with blas_threads(threads):
@@ -313,12 +317,13 @@ def time_cells(cells: tuple[str, ...] = CELLS, sizes: dict[str, tuple] | None = 
                     want = runs["numpy"]()
                     for impl, step in runs.items():
                         _check_loss(impl, cell, step(), want, dtype)
-                    medians = median_seconds(runs, repeats, warmup=0, clock=_clock(threads))
+                    n = long_repeats if size_name == "long" else repeats
+                    medians = median_seconds(runs, n, warmup=0, clock=_clock(threads))
                     base = medians["numpy"]
                     for impl, s in medians.items():
                         rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "size": size_name,
                                      "B_I_H_T": size, "impl": impl, "threads": threads or "default",
-                                     "seconds": s, "vs_numpy": s / base, "repeats": repeats,
+                                     "seconds": s, "vs_numpy": s / base, "repeats": n,
                                      "clock": "cpu" if threads == 1 else "wall"})
                         if progress:
                             progress(f"{cell:8} {np.dtype(dtype).name:7} {size_name:6} {impl:16} "
@@ -326,7 +331,7 @@ def time_cells(cells: tuple[str, ...] = CELLS, sizes: dict[str, tuple] | None = 
     return rows
 
 
-def time_scaling(cell: str = "lstm", T_values: tuple[int, ...] = SCALING_T, repeats: int = 7,
+def time_scaling(cell: str = "lstm", T_values: tuple[int, ...] = SCALING_T, repeats: int = LONG_REPEATS,
                  impls: tuple[str, ...] = ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad fused"),
                  progress: Callable[[str], None] | None = None) -> list[dict]:
     """Seconds of forward + BPTT at the long config's (B, I, H) for each T (one BLAS thread)."""
@@ -343,14 +348,17 @@ def time_scaling(cell: str = "lstm", T_values: tuple[int, ...] = SCALING_T, repe
     return rows
 
 
-def peak_memory(cell: str = "lstm", size: str = "long",
-                impls: tuple[str, ...] = ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad fused"),
-                ) -> list[dict]:
-    """Peak bytes traced (tracemalloc: numpy's buffers and Python objects) during one forward + BPTT."""
+def peak_memory(cell: str = "lstm", size: str = "long") -> list[dict]:
+    """Peak bytes traced (tracemalloc: numpy's buffers and Python objects) during one forward + BPTT,
+    for the numpy baseline and tinygrad_rnn's default, lean, fused and fused lean modes."""
     p, xs = _problem(cell, SIZES[size], np.float64)
+    steps = {"numpy": _numpy(cell, p, xs), "tinygrad_rnn": _tinygrad(cell, p, xs),
+             "tinygrad lean": _tinygrad(cell, p, xs, lean=True),
+             "tinygrad fused": _tinygrad(cell, p, xs, fused=True),
+             "tinygrad fused lean": _tinygrad(cell, p, xs, lean=True, fused=True)}
     rows = []
-    for impl, step in implementations(cell, p, xs).items():
-        if impl not in impls:
+    for impl, step in steps.items():
+        if step is None:
             continue
         step()  # warm caches (imports, lazily made constants) outside the trace
         gc.collect()
@@ -361,7 +369,7 @@ def peak_memory(cell: str = "lstm", size: str = "long",
         finally:
             tracemalloc.stop()
         rows.append({"cell": cell, "size": size, "impl": impl, "peak_bytes": peak})
-    base = next(r["peak_bytes"] for r in rows if r["impl"] == "numpy")
+    base = rows[0]["peak_bytes"]
     for r in rows:
         r["vs_numpy"] = r["peak_bytes"] / base
     return rows
@@ -369,7 +377,7 @@ def peak_memory(cell: str = "lstm", size: str = "long",
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="float64 only, tiny and medium, 7 repeats")
+    ap.add_argument("--quick", action="store_true", help="float64 only, tiny and medium")
     ap.add_argument("--cells", nargs="*", default=list(CELLS))
     ap.add_argument("--sizes", nargs="*", default=list(SIZES))
     args = ap.parse_args()

@@ -112,8 +112,8 @@ def cell_tables(rows: list[dict]) -> list[str]:
                         else:
                             line.append(f"{_ms(r['seconds'])} ({r['vs_numpy']:.2f}x)")
                     body.append(line)
-            reps = sub[0]["repeats"]
-            label = "one BLAS thread" if threads == 1 else "default BLAS threads"
+            reps = "/".join(str(n) for n in sorted({r["repeats"] for r in sub}, reverse=True))
+            label = "one BLAS thread, CPU time" if threads == 1 else "default BLAS threads, wall time"
             out += [f"### {dtype}, {label} (median ms of {reps} rounds; ratio to numpy)", "",
                     *_table(["cell", "size (B, I, H, T)", *impls], body), ""]
     return out
@@ -164,8 +164,8 @@ def targets(rows: list[dict], scaling: list[dict], memory: list[dict]) -> list[l
         if 1000 in t and 4000 in t:
             add(f"{impl}: time(T=4000) / time(T=1000) <= 4.4", t[4000] / t[1000], 4.4, "{:.2f}")
     for r in memory:
-        if r["impl"] == "tinygrad lean":
-            add("lean peak memory at long <= 2x numpy", r["vs_numpy"], 2.0)
+        if r["impl"] in ("tinygrad lean", "tinygrad fused lean"):
+            add(f"{r['impl']}: peak memory at long <= 2x numpy ({r['cell']})", r["vs_numpy"], 2.0)
     return out
 
 
@@ -203,14 +203,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         rows = cells.time_cells(("elman", "lstm"), {k: cells.SIZES[k] for k in ("tiny", "small")},
                                 (np.float64,), threads=1, repeats=repeats, progress=say)
-        scaling = cells.time_scaling(T_values=(250, 1000), repeats=repeats, progress=say,
+        scaling = cells.time_scaling(T_values=(250, 1000), progress=say,
                                      impls=("numpy", "tinygrad_rnn"))
         memory: list[dict] = []
     else:
         rows = cells.time_cells(threads=1, repeats=repeats, progress=say)
-        rows += cells.time_cells(dtypes=(np.float64,), threads=None, repeats=repeats, progress=say)
-        scaling = cells.time_scaling(repeats=repeats, progress=say)
-        memory = cells.peak_memory()
+        rows += cells.time_cells(("elman", "lstm"), {k: cells.SIZES[k] for k in ("small", "medium")},
+                                 (np.float64,), threads=None, repeats=repeats, progress=say)
+        scaling = cells.time_scaling(progress=say)
+        memory = cells.peak_memory("lstm") + cells.peak_memory("elman")
     elapsed = time.perf_counter() - started
     load1 = os.getloadavg()
 
@@ -223,7 +224,11 @@ def main(argv: list[str] | None = None) -> None:
         "with respect to every weight. Figures are medians of rounds in which the implementations take "
         "turns (after a warm-up that also checks every implementation's loss against the numpy "
         "baseline); each ratio is against the hand-written numpy forward + BPTT (bench/baselines.py) "
-        "of the same round set. Garbage collector on, as in training; a full collection before each call.",
+        "of the same rounds. One-thread figures are CPU time of the process (time.process_time), so "
+        "other work on a shared machine does not count; default-thread figures are wall time. 7 rounds "
+        "per figure, 5 for the long config and the scaling runs (a HIPS call takes seconds there). "
+        "Garbage collector on, as in training, with the objects that existed before timing frozen "
+        "(gc.freeze) so that torch's own objects are not rescanned; a collection before each call.",
         "",
         "## Machine", "", *[f"- {line}" for line in desc],
         f"- load average (1 min) at start {load0[0]:.2f}, at end {load1[0]:.2f}: other work on the machine "
@@ -251,9 +256,11 @@ def main(argv: list[str] | None = None) -> None:
         lines += [f"## Scaling in T ({scaling[0]['cell']}, B={B}, I={n_in}, H={H}, float64, one BLAS thread, "
                   "median ms)", "", *_table(["implementation", *[f"T={T}" for T in Ts]], body), ""]
     if memory:
-        body = [[r["impl"], f"{r['peak_bytes'] / 2**20:.1f}", f"{r['vs_numpy']:.2f}x"] for r in memory]
-        lines += [f"## Peak memory ({memory[0]['cell']}, long config, float64, tracemalloc)", "",
-                  *_table(["implementation", "peak MiB", "x numpy"], body), ""]
+        body = [[r["cell"], r["impl"], f"{r['peak_bytes'] / 2**20:.1f}", f"{r['vs_numpy']:.2f}x"]
+                for r in memory]
+        lines += ["## Peak memory (long config, float64, tracemalloc; the loss stacks the T hidden "
+                  "states, which costs three (T, B, H) arrays that the numpy baseline does not make)", "",
+                  *_table(["cell", "implementation", "peak MiB", "x numpy"], body), ""]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(args.out).with_suffix(".md.tmp")
     tmp.write_text("\n".join(lines))
