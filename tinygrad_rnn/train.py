@@ -282,7 +282,8 @@ def train(task: Task, config: TrainConfig, progress: bool = True,
             result.clipped_norms.append(after)
             result.sequences += batch.batch_size
             running = value if running is None else 0.98 * running + 0.02 * value
-            bar.set_postfix(loss=f"{running:.4f}", gnorm=f"{before:.3g}", refresh=False)
+            bar.set_postfix(loss=f"{running:.4f}", gnorm=f"{before:.3g}", clipped=f"{after:.3g}",
+                            refresh=False)
             bar.update(1)
             if it % config.eval_every == 0 or it == config.iters:
                 ev = _evaluate(task, model, result, it)
