@@ -1,7 +1,8 @@
 """Per-op overhead of the engine: forward + backward of one op, and backward of a long chain.
 
-Three cases, each timed as the median of >= 7 repeats (garbage collector off while timing,
-one BLAS thread when threadpoolctl is importable):
+Three cases, each timed as the median of >= 7 repeats that take turns between the
+implementations (garbage collector off while timing, one BLAS thread when threadpoolctl is
+importable):
 
 - "add 2x2":      c = a + b; c.backward(g)            vs numpy by hand: a + b
 - "matmul 64x64": c = a @ b; c.backward(g)            vs numpy by hand: a @ b, g @ b.T, a.T @ g
@@ -47,37 +48,46 @@ def _torch() -> Any:
     return torch
 
 
-def _per_call(fn: Callable[[], Any], repeats: int, budget: float = 0.05) -> float:
-    """Median seconds per call of fn over `repeats` timed loops of ~budget seconds each."""
+def _loops(fn: Callable[[], Any], budget: float) -> int:
+    """How many calls of fn take about `budget` seconds (doubling until a fifth of it)."""
     loops = 1
-    while True:  # calibrate: double the loop until it takes a fifth of the budget
+    while True:
         t = time.perf_counter()
         for _ in range(loops):
             fn()
         dt = time.perf_counter() - t
         if dt > budget / 5:
-            break
+            return max(1, int(loops * budget / dt))
         loops *= 2
-    loops = max(1, int(loops * budget / dt))
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        times.append((time.perf_counter() - t) / loops)
-    return statistics.median(times)
 
 
-def _once(build: Callable[[], Callable[[], Any]], repeats: int) -> float:
-    """Median seconds of the callable that build() returns (a fresh one per repeat)."""
-    times = []
+def _per_call(impls: dict[str, Callable[[], Any]], repeats: int, budget: float = 0.05) -> dict[str, float]:
+    """Median seconds per call of each fn; the repeats take turns, so a change in the machine's
+    load hits every implementation alike."""
+    loops = {name: _loops(fn, budget) for name, fn in impls.items()}
+    times: dict[str, list[float]] = {name: [] for name in impls}
     for _ in range(repeats):
-        run = build()
-        t = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t)
-        del run
-    return statistics.median(times)
+        for name, fn in impls.items():
+            n = loops[name]
+            t = time.perf_counter()
+            for _ in range(n):
+                fn()
+            times[name].append((time.perf_counter() - t) / n)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def _once(builds: dict[str, Callable[[], Callable[[], Any]]], repeats: int) -> dict[str, float]:
+    """Median seconds of the callable each build() returns (a fresh one per repeat, in turns)."""
+    times: dict[str, list[float]] = {name: [] for name in builds}
+    for _ in range(repeats):
+        for name, build in builds.items():
+            run = build()
+            t = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - t)
+            del run
+            gc.collect()
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def _op_cases(torch: Any) -> dict[str, dict[str, Callable[[], Any]]]:
@@ -148,13 +158,11 @@ def run(repeats: int = 7) -> list[dict]:
             gc.collect()
             gc.disable()
             for case, impls in _op_cases(torch).items():
-                for impl, fn in impls.items():
-                    rows.append({"case": case + " fwd+bwd", "impl": impl,
-                                 "seconds": _per_call(fn, repeats), "repeats": repeats})
-            for impl, build in _chain_builders(torch).items():
-                rows.append({"case": f"chain {CHAIN // 1000}k bwd", "impl": impl,
-                             "seconds": _once(build, repeats), "repeats": repeats})
-                gc.collect()
+                for impl, s in _per_call(impls, repeats).items():
+                    rows.append({"case": case + " fwd+bwd", "impl": impl, "seconds": s, "repeats": repeats})
+            for impl, s in _once(_chain_builders(torch), repeats).items():
+                rows.append({"case": f"chain {CHAIN // 1000}k bwd", "impl": impl, "seconds": s,
+                             "repeats": repeats})
         finally:
             if gc_was:
                 gc.enable()

@@ -301,3 +301,43 @@ def test_needs_input_grad_tells_an_op_which_gradients_are_wanted():
     (x @ w.reshape(2, 1)).sum().backward()  # the data side of a matmul needs no gradient
     assert x.grad is None
     np.testing.assert_array_equal(w.grad, [2.0 + 3.0, 2.0 + 3.0])
+
+
+def test_a_user_op_returning_a_kept_array_does_not_share_it_with_the_leaf_grad():
+    kept = np.array([2.0, 3.0])
+
+    class ScaleByKept(tg.Function):  # makes no fresh_grads promise: the engine must copy
+        @staticmethod
+        def forward(ctx, x): return x * kept
+        @staticmethod
+        def backward(ctx, g): return kept if np.all(g == 1) else g * kept
+
+    x = tg.Tensor([1.0, 1.0], requires_grad=True)
+    ScaleByKept.apply(x).sum().backward()
+    x.grad *= 10.0
+    np.testing.assert_array_equal(kept, [2.0, 3.0])
+    np.testing.assert_array_equal(x.grad, [20.0, 30.0])
+
+
+def test_fresh_grads_is_a_promise_each_op_class_makes_for_itself():
+    class MyTanh(tg.Function):
+        @staticmethod
+        def forward(ctx, x): return np.tanh(x)
+
+    from tinygrad_rnn import ops
+    class TanhWithOtherBackward(ops.Tanh):
+        pass
+
+    assert ops.Matmul.fresh_grads and ops.Add.fresh_grads
+    assert not MyTanh.fresh_grads and not TanhWithOtherBackward.fresh_grads
+
+
+def test_reused_leaf_gets_all_contributions_when_its_buffer_is_adopted():
+    w = tg.Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    x = tg.Tensor(np.array([[1.0, -1.0]]))
+    y = ((x @ w) @ w.T + x @ (w * w)).sum()  # w reached by four paths, three through matmul
+    y.backward()
+    W, X = w.data, x.data
+    ones = np.ones((1, 2))
+    expected = X.T @ (ones @ W) + ones.T @ (X @ W) + 2 * W * (X.T @ ones)
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-14)

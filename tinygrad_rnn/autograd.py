@@ -67,6 +67,7 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
             if in_grads.__class__ is not tuple:
                 in_grads = (in_grads,)
             parents = ctx.parents
+            fresh = ctx.fresh_grads
             if len(in_grads) != len(parents):
                 raise RuntimeError(f"{ctx.op_name}: backward returned {len(in_grads)} gradients "
                                    f"for {len(parents)} inputs; return one per input (None for none)")
@@ -80,7 +81,9 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
                         pg = _conform(pg, p, ctx.op_name)  # un-broadcast, cast: the rare path
                     have = grads.get(p)
                     if have is None:
-                        grads[p] = pg  # may be shared with another tensor: never written into
+                        grads[p] = pg
+                        if fresh and pg is not g and pg.base is None:  # new and nobody else's: adopt
+                            owned.add(p)  # (else it may be shared: never written into)
                     elif p in owned:
                         have += pg
                     else:

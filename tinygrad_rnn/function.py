@@ -25,11 +25,16 @@ class Function:
 
     __slots__ = ("parents", "saved_tensors", "__dict__")
     op_name = "function"
+    # A promise an op may make: every array its backward returns is new, or the incoming
+    # gradient itself, or a view; never one kept elsewhere. The engine then adopts the new
+    # ones as gradient buffers instead of copying them. Not inherited: each class opts in.
+    fresh_grads = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "op_name" not in cls.__dict__:
             cls.op_name = cls.__name__.lower()
+        cls.fresh_grads = cls.__dict__.get("fresh_grads", False)
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_tensors = arrays
@@ -37,7 +42,7 @@ class Function:
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each input, whether backward must return its gradient (else None will do)."""
-        return tuple(p.requires_grad for p in self.parents)
+        return tuple([p.requires_grad for p in self.parents])
 
     @staticmethod
     def forward(ctx: Function, *arrays: Any, **kwargs: Any) -> np.ndarray:

@@ -327,6 +327,12 @@ class Stack(Function):
         return tuple(g[lead + (i,)] for i in range(g.shape[ctx.axis]))
 
 
+# Each backward above returns new arrays, the incoming gradient itself, or views of it.
+for _op in (Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Tanh, Sigmoid, Relu, Matmul, Sum, Mean, Max,
+            Reshape, Transpose, GetItem, Concat, Stack):
+    _op.fresh_grads = True
+
+
 def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (np.concatenate)."""
     return Concat.apply(*_tensors(tensors, "concat"), axis=axis)
