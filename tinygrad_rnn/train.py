@@ -232,12 +232,12 @@ def _norm(params: list[Tensor]) -> float:
 
 
 def train(task: Task, config: TrainConfig, progress: bool = True,
-          log: Callable[[str], None] = print, model: SequenceModel | None = None,
-          on_model: Callable[[SequenceModel], None] | None = None) -> tuple[SequenceModel, TrainResult]:
+          log: Callable[[str], None] = print,
+          model: SequenceModel | None = None) -> tuple[SequenceModel, TrainResult]:
     """Train config.cell on the task; returns the model and a TrainResult (see module docstring).
 
-    A KeyboardInterrupt during training ends it cleanly (result.interrupted); `on_model` is
-    called with the model as soon as it exists (so a caller can checkpoint it whatever happens).
+    A KeyboardInterrupt during training ends it cleanly (result.interrupted): the model and
+    the numbers so far are returned. `model` continues training a given model.
     """
     from tqdm import tqdm
 
@@ -246,13 +246,9 @@ def train(task: Task, config: TrainConfig, progress: bool = True,
     if config.clip_mode not in ("norm", "value"):
         raise ValueError(f"train: clip_mode must be 'norm' or 'value', got {config.clip_mode!r}")
     model = model or make_model(task, config)
-    if on_model is not None:
-        on_model(model)
     params = model.parameters()
     opt = OPTIMIZERS[config.optim](params, lr=config.lr)
     result = TrainResult(task.name, asdict(config))
-    probe = task.probe()
-    result.grad_flow_start = gradient_flow(task, model, probe).tolist()
     data = task.batches(np.random.default_rng([config.seed, 3]), config.batch)
     sample_rng = np.random.default_rng([config.seed, 4])
     start, state = time.perf_counter(), None
@@ -260,6 +256,7 @@ def train(task: Task, config: TrainConfig, progress: bool = True,
                dynamic_ncols=True, mininterval=0.5)
     running = None
     try:
+        result.grad_flow_start = gradient_flow(task, model, task.probe()).tolist()
         for it in range(1, config.iters + 1):
             batch = next(data)
             carried = _detach(state) if batch.carry else None

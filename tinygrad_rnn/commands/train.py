@@ -96,9 +96,8 @@ def run(args: argparse.Namespace) -> int:
           + (f", steps {steps}" if steps else "") + f"), {config.optim} lr {config.lr}, batch "
           f"{config.batch}, clip {config.clip} ({config.clip_mode}), up to {config.iters} iterations; "
           f"Ctrl-C stops and keeps the run", flush=True)
-    holder: list = []
     try:
-        model, result = train(task, config, progress=args.progress, on_model=holder.append)
+        model, result = train(task, config, progress=args.progress)
     except ValueError as e:        # e.g. a batch larger than the stream allows
         return _bad(str(e))
     try:
