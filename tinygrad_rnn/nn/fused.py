@@ -62,6 +62,7 @@ class DampenedStep(Function):
     """h = s(x W + lam h_prev + b);  da = g s'(a): dx = da W^T, dh_prev = lam da, dW = x^T da,
     dlam = sum(da * h_prev), db = sum_batch da"""
     op_name = "dampened step (fused)"
+    fresh_grads = True  # every gradient returned is a new array: the engine adopts it
 
     @staticmethod
     def forward(ctx, x, h, W, lam, b, activation="tanh"):
@@ -79,13 +80,14 @@ class DampenedStep(Function):
         need = ctx.needs_input_grad
         da = g * ctx.ds(out)
         return (da @ W.T if need[0] else None, lam * da if need[1] else None, x.T @ da,
-                np.sum(da * h).reshape(np.shape(lam)), da.sum(axis=0))
+                np.full(np.shape(lam), np.sum(da * h), dtype=da.dtype), da.sum(axis=0))
 
 
 class ElmanStep(Function):
     """h = s(x W + h_prev U + b);  da = g s'(a): dx = da W^T, dh_prev = da U^T, dW = x^T da,
     dU = h_prev^T da, db = sum_batch da"""
     op_name = "elman step (fused)"
+    fresh_grads = True  # every gradient returned is a new array: the engine adopts it
 
     @staticmethod
     def forward(ctx, x, h, W, U, b, activation="tanh"):
@@ -148,6 +150,7 @@ class LSTMStep(Function):
     dc i (1-g^2), dh tanh(c) o(1-o)]; dx = dz W^T, dh_prev = dz U^T, dc_prev = dc f, dW = x^T dz,
     dU = h_prev^T dz, db = sum_batch dz"""
     op_name = "lstm step (fused)"
+    fresh_grads = True  # every gradient returned is a new array: the engine adopts it
 
     @staticmethod
     def forward(ctx, x, h, c, W, U, b):
@@ -170,6 +173,7 @@ class LSTMPackedStep(Function):
     (the previous step's output): its gradient [dz U^T, dc f] is one dense array, so the two
     halves of a step's output need no separate trip through the engine between steps."""
     op_name = "lstm step (fused)"
+    fresh_grads = True  # every gradient returned is a new array: the engine adopts it
 
     @staticmethod
     def forward(ctx, x, hc, W, U, b):
@@ -194,6 +198,7 @@ class _Half(GetItem):
     """z = the first or second half of x's last axis (a view);  dz/dx = g placed in that half.
     GetItem without its index inspection: h and c of the LSTM's packed output."""
     op_name = "getitem"
+    fresh_grads = True  # every gradient returned is a new array: the engine adopts it
 
     @staticmethod
     def forward(ctx, x, second):
@@ -233,6 +238,7 @@ class GRUStep(Function):
     da_z = dh (h_prev - n) z(1-z), da_r = da_n hn r(1-r); the hidden side of n gets da_n r;
     dh_prev = dh z + [da_r, da_z, da_n r] U^T"""
     op_name = "gru step (fused)"
+    fresh_grads = True  # every gradient returned is a new array: the engine adopts it
 
     @staticmethod
     def forward(ctx, x, h, W, U, b, b_hn):
