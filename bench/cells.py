@@ -119,6 +119,7 @@ def _tinygrad(cell: str, p: baselines.Params, xs: np.ndarray, lean: bool = False
         loss = (tg.stack(hs) ** 2).sum()
         loss.backward(keep_intermediate=not lean)
         return loss.item()
+    step.grads = lambda: {name: t.grad for name, t in params.items()}  # checked against the baseline
     return step
 
 
@@ -299,6 +300,15 @@ def _check_loss(impl: str, cell: str, got: float, want: float, dtype: Any) -> No
                              f"baseline gives {want!r}: the implementations do different work")
 
 
+def _grads_agree(step: Step, want: baselines.Params, dtype: Any) -> bool | None:
+    """Whether a tinygrad step's parameter gradients equal the baseline's (None: not checkable)."""
+    if not hasattr(step, "grads"):
+        return None
+    rtol, atol = (1e-8, 1e-10) if dtype == np.float64 else (2e-3, 1e-4)
+    got = step.grads()
+    return all(got[k] is not None and np.allclose(got[k], v, rtol=rtol, atol=atol) for k, v in want.items())
+
+
 def time_cells(cells: tuple[str, ...] = CELLS, sizes: dict[str, tuple] | None = None,
                dtypes: tuple[Any, ...] = (np.float64, np.float32), threads: int | None = 1,
                repeats: int = 7, long_repeats: int = LONG_REPEATS, impls: tuple[str, ...] = IMPLS,
@@ -314,9 +324,14 @@ def time_cells(cells: tuple[str, ...] = CELLS, sizes: dict[str, tuple] | None = 
                 for size_name, size in sizes.items():
                     p, xs = _problem(cell, size, dtype)
                     runs = {k: v for k, v in implementations(cell, p, xs).items() if k in impls}
-                    want = runs["numpy"]()
+                    want, want_grads = baselines.BASELINES[cell](p, xs)
+                    agree = {}
                     for impl, step in runs.items():
                         _check_loss(impl, cell, step(), want, dtype)
+                        agree[impl] = _grads_agree(step, want_grads, dtype)
+                        if agree[impl] is False and progress:
+                            progress(f"WARNING: {impl} {cell} {np.dtype(dtype).name} {size_name}: "
+                                     "gradients differ from the numpy baseline's")
                     n = long_repeats if size_name == "long" else repeats
                     medians = median_seconds(runs, n, warmup=0, clock=_clock(threads))
                     base = medians["numpy"]
@@ -324,6 +339,7 @@ def time_cells(cells: tuple[str, ...] = CELLS, sizes: dict[str, tuple] | None = 
                         rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "size": size_name,
                                      "B_I_H_T": size, "impl": impl, "threads": threads or "default",
                                      "seconds": s, "vs_numpy": s / base, "repeats": n,
+                                     "grads_agree": agree[impl],
                                      "clock": "cpu" if threads == 1 else "wall"})
                         if progress:
                             progress(f"{cell:8} {np.dtype(dtype).name:7} {size_name:6} {impl:16} "

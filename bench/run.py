@@ -110,7 +110,8 @@ def cell_tables(rows: list[dict]) -> list[str]:
                         elif i == "numpy":
                             line.append(f"{_ms(r['seconds'])} ms")
                         else:
-                            line.append(f"{_ms(r['seconds'])} ({r['vs_numpy']:.2f}x)")
+                            wrong = " **wrong gradients**" if r.get("grads_agree") is False else ""
+                            line.append(f"{_ms(r['seconds'])} ({r['vs_numpy']:.2f}x){wrong}")
                     body.append(line)
             reps = "/".join(str(n) for n in sorted({r["repeats"] for r in sub}, reverse=True))
             label = "one BLAS thread, CPU time" if threads == 1 else "default BLAS threads, wall time"
@@ -224,7 +225,9 @@ def main(argv: list[str] | None = None) -> None:
         "with respect to every weight. Figures are medians of rounds in which the implementations take "
         "turns (after a warm-up that also checks every implementation's loss against the numpy "
         "baseline); each ratio is against the hand-written numpy forward + BPTT (bench/baselines.py) "
-        "of the same rounds. One-thread figures are CPU time of the process (time.process_time), so "
+        "of the same rounds. The gradients of tinygrad_rnn's runs are compared with the baseline's "
+        "(any disagreement is marked in the tables). One-thread figures are CPU time of the process "
+        "(time.process_time), so "
         "other work on a shared machine does not count; default-thread figures are wall time. 7 rounds "
         "per figure, 5 for the long config and the scaling runs (a HIPS call takes seconds there). "
         "Garbage collector on, as in training, with the objects that existed before timing frozen "
