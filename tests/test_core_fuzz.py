@@ -38,7 +38,9 @@ def _program(draw):
     """
     n_inputs = draw(st.integers(1, 3))
     scalars = st.just(((),) * n_inputs)  # 0-d tensors take other code paths in numpy
-    shapes = draw(scalars | broadcastable_shapes(n_inputs, max_dims=2, max_side=3))
+    arrays_ = broadcastable_shapes(n_inputs, max_dims=2, max_side=3)
+    first_0d = arrays_.map(lambda s: ((),) + s[1:])  # a 0-d input broadcast into the others
+    shapes = draw(scalars | first_0d | arrays_)
     inputs = [draw(arrays(s, (-1.5, 1.5))) for s in shapes]
     steps = []
     for k in range(draw(st.integers(1, 7))):

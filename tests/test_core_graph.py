@@ -32,6 +32,24 @@ def test_zero_dim_tensor_used_many_times_gets_every_contribution():
     assert s.grad == 4.0
 
 
+def test_zero_dim_parameter_broadcast_into_a_matrix_at_every_step_gets_every_contribution():
+    lam = tg.Tensor(0.5, requires_grad=True)  # like the dampening factor of an unrolled cell
+    h0 = np.linspace(0.1, 1.0, 6).reshape(2, 3)
+    h = tg.Tensor(h0)
+    for _ in range(3):
+        h = (lam * h).tanh()
+    h.sum().backward()
+    assert isinstance(lam.grad, np.ndarray) and lam.grad.shape == ()
+
+    def f(v):
+        a = h0
+        for _ in range(3):
+            a = np.tanh(v * a)
+        return a.sum()
+    numeric = (f(0.5 + 1e-6) - f(0.5 - 1e-6)) / 2e-6
+    assert lam.grad == pytest.approx(numeric, rel=1e-7)
+
+
 def test_diamond():
     a = tg.Tensor([1.5, -2.0], requires_grad=True)
     b, c = a * 2.0, a * 3.0

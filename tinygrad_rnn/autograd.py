@@ -138,7 +138,9 @@ def _conform(g: Any, p: Tensor, op: str) -> np.ndarray:
     g = np.asarray(g)
     if g.shape != p.shape:
         g = _unbroadcast(g, p.shape, op)
-    return g if g.dtype == p.dtype else g.astype(p.dtype)
+    if g.dtype != p.dtype:
+        g = g.astype(p.dtype)
+    return g if g.__class__ is np.ndarray else np.array(g)  # a 0-d sum is a numpy scalar: make it an array
 
 
 def _unbroadcast(g: np.ndarray, shape: tuple[int, ...], op: str = "backward") -> np.ndarray:
