@@ -9,7 +9,6 @@ the first evaluation that says solved. Ctrl-C stops cleanly: the run so far is k
 
 from __future__ import annotations
 
-import inspect
 import json
 import time
 from collections.abc import Callable
@@ -63,14 +62,12 @@ class TrainConfig:
 class SequenceModel(nn.Module):
     """A recurrent cell and a linear readout: h_t = cell(x_t, h_{t-1}), y_t = h_t V + c."""
 
-    def __init__(self, cell: Any, output_size: int, rng: np.random.Generator, dtype: Any,
-                 fused: bool = False) -> None:
+    def __init__(self, cell: Any, output_size: int, rng: np.random.Generator, dtype: Any) -> None:
         self.cell = cell
         self.readout = nn.Linear(cell.hidden_size, output_size, rng=rng, dtype=dtype)
-        self._steps = _FusedSteps.of(cell) if fused else cell
 
     def forward(self, xs: Any, state: Any = None, truncate: int | None = None) -> tuple[list[Tensor], Any]:
-        return nn.unroll(self._steps, xs, state=state, truncate=truncate)
+        return nn.unroll(self.cell, xs, state=state, truncate=truncate)
 
     def outputs(self, hs: list[Tensor], where: np.ndarray) -> Tensor:
         """Readout rows for the flat indices `where` (t*B + b) of the T*B outputs, in that order."""
@@ -88,29 +85,6 @@ class SequenceModel(nn.Module):
         return self.readout(h)
 
 
-class _FusedSteps:
-    """The cell's step as one op (`tinygrad_rnn.nn.fused`): the same numbers as the cell built
-    from primitive ops, a graph of one node per step, far less engine overhead in training."""
-
-    _STEPS = {"DampenedCell": "dampened", "ElmanCell": "elman", "LSTMCell": "lstm", "GRUCell": "gru"}
-
-    def __init__(self, cell: Any, step: Callable[..., Any]) -> None:
-        self.cell, self.step, self.dtype = cell, step, cell.dtype
-
-    @classmethod
-    def of(cls, cell: Any) -> Any:
-        """The fused view of cell, or cell itself when no fused step exists for its class."""
-        from .nn import fused
-        name = cls._STEPS.get(type(cell).__name__)
-        return cls(cell, getattr(fused, name)) if name and hasattr(fused, name) else cell
-
-    def initial_state(self, batch_size: int) -> Any:
-        return self.cell.initial_state(batch_size)
-
-    def __call__(self, x: Any, state: Any) -> Any:
-        return self.step(self.cell, x, state)
-
-
 def _stack(ts: list[Tensor]) -> Tensor:
     from .ops import stack
     return stack(ts, axis=0)
@@ -122,15 +96,11 @@ def make_model(task: Task, config: TrainConfig) -> SequenceModel:
         raise ValueError(f"make_model: unknown cell {config.cell!r}; choose from {', '.join(CELLS)}")
     rng = np.random.default_rng([config.seed, 2])
     cls = CELLS[config.cell]
-    kwargs: dict[str, Any] = {"rng": rng, "dtype": np.dtype(config.dtype)}
+    kwargs: dict[str, Any] = {"rng": rng, "dtype": np.dtype(config.dtype), "fused": config.fused}
     if config.cell == "lstm":
         kwargs["forget_bias"] = config.forget_bias
-    own_fused = "fused" in inspect.signature(cls).parameters
-    if config.fused and own_fused:
-        kwargs["fused"] = True
     cell = cls(task.input_size, config.hidden, **kwargs)
-    model = SequenceModel(cell, task.output_size, rng, np.dtype(config.dtype),
-                          fused=config.fused and not own_fused)
+    model = SequenceModel(cell, task.output_size, rng, np.dtype(config.dtype))
     if config.init_std is not None:
         for name, p in model.named_parameters():
             if p.ndim == 2:
