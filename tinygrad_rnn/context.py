@@ -45,6 +45,7 @@ def enable_grad() -> Iterator[None]:
 
 
 def is_grad_enabled() -> bool:
+    """Whether ops are recorded for backward right now (False inside `no_grad()`)."""
     return STATE.grad_enabled
 
 
@@ -62,6 +63,7 @@ def scope(name: str) -> Iterator[tuple[str, ...]]:
 
 
 def current_scope() -> tuple[str, ...]:
+    """The path of active scope names, outermost first; () at top level."""
     return STATE.scope
 
 
