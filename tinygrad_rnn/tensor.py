@@ -45,6 +45,7 @@ class Tensor:
         return t
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Make this (floating-point) leaf record ops and receive a gradient; returns self."""
         if flag and self.data.dtype.kind != "f":
             raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype "
                             f"{self.data.dtype} (pass dtype=np.float64 or float data)")
@@ -64,10 +65,12 @@ class Tensor:
 
     @property
     def parents(self) -> tuple[Tensor, ...]:
+        """The input Tensors of the op that made this one (empty for a leaf)."""
         return () if self._ctx is None else self._ctx.parents
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor no recorded op made (a parameter, an input, a constant)."""
         return self._ctx is None
 
     def __len__(self) -> int:
@@ -82,9 +85,11 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
+        """The underlying array (not a copy)."""
         return self.data
 
     def detach(self) -> Tensor:
@@ -127,35 +132,56 @@ class Tensor:
             raise TypeError(f"pow: the exponent must be a Python number, got {type(exponent).__name__}")
         return ops.Pow.apply(self, exponent=float(exponent))
 
-    def exp(self) -> Tensor: return ops.Exp.apply(self)
-    def log(self) -> Tensor: return ops.Log.apply(self)
-    def tanh(self) -> Tensor: return ops.Tanh.apply(self)
-    def sigmoid(self) -> Tensor: return ops.Sigmoid.apply(self)
-    def relu(self) -> Tensor: return ops.Relu.apply(self)
+    def exp(self) -> Tensor:
+        """e^x elementwise."""
+        return ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        """ln x elementwise."""
+        return ops.Log.apply(self)
+
+    def tanh(self) -> Tensor:
+        """tanh x elementwise; d/dx = 1 - tanh^2 x."""
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        """1 / (1 + e^-x) elementwise, without overflow for large |x|."""
+        return ops.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        """max(x, 0) elementwise; the gradient at 0 is 0, as in PyTorch."""
+        return ops.Relu.apply(self)
 
     # ---- reductions and shape -----------------------------------------------------------
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Sum over axis (an int, a tuple, or None for all), as np.sum."""
         return ops.Sum.apply(self, axis=_axes(axis, self.ndim, "sum"), keepdims=keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Mean over axis, as np.mean."""
         return ops.Mean.apply(self, axis=_axes(axis, self.ndim, "mean"), keepdims=keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """Max over axis, as np.max; tied maxima share the gradient equally."""
         return ops.Max.apply(self, axis=_axes(axis, self.ndim, "max"), keepdims=keepdims)
 
     def reshape(self, *shape: Any) -> Tensor:
+        """The same values in a new shape: x.reshape(2, 3) or x.reshape((2, 3)); -1 allowed."""
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         return ops.Reshape.apply(self, shape=shape)
 
     def transpose(self, *axes: Any) -> Tensor:
+        """Axes permuted (reversed when none are given), as np.transpose."""
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
         return ops.Transpose.apply(self, axes=axes or None)
 
     @property
     def T(self) -> Tensor:
+        """The transpose (axes reversed)."""
         return self.transpose()
 
     def __getitem__(self, index: Any) -> Tensor:
+        """Basic (ints, slices, None, ...) or integer-array indexing; repeated indices accumulate."""
         return ops.GetItem.apply(self, index=_plain_index(index))
 
     # Tensors are compared by identity (they live in sets and dicts of graph nodes).
