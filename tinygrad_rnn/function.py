@@ -25,9 +25,10 @@ class Function:
 
     __slots__ = ("parents", "saved_tensors", "__dict__")
     op_name = "function"
-    # A promise an op may make: every array its backward returns is new, or the incoming
-    # gradient itself, or a view; never one kept elsewhere. The engine then adopts the new
-    # ones as gradient buffers instead of copying them. Not inherited: each class opts in.
+    # A promise an op may make: every array its backward returns is new (and returned for
+    # one input only), or the incoming gradient itself, or a view; never one kept elsewhere.
+    # The engine then adopts the new ones as gradient buffers instead of copying them, and
+    # may add into them in place. Not inherited: each class opts in.
     fresh_grads = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
