@@ -164,10 +164,16 @@ def gradient_flow(task: Task, model: SequenceModel, batch: Batch) -> np.ndarray:
     last = batch.where // batch.batch_size == batch.where.max() // batch.batch_size
     batch = Batch(batch.xs[: batch.where.max() // batch.batch_size + 1], batch.targets[last],
                   batch.where[last])
-    loss, hs, _ = batch_loss(task, model, batch)
-    for h in hs:
-        h.retain_grad()
-    loss.backward(keep_intermediate=False)
+    # the fused LSTM step passes the state's gradient past the h_t tensors (packed with c_t),
+    # so the probe runs the primitive-op graph, where every h_t carries its dL/dh_t
+    fused, model.cell.fused = getattr(model.cell, "fused", False), False
+    try:
+        loss, hs, _ = batch_loss(task, model, batch)
+        for h in hs:
+            h.retain_grad()
+        loss.backward(keep_intermediate=False)
+    finally:
+        model.cell.fused = fused
     model.zero_grad()
     return grad_flow(hs)
 
