@@ -121,9 +121,12 @@ def cell_tables(rows: list[dict]) -> list[str]:
 
 
 def ops_table(rows: list[dict]) -> list[str]:
-    body = [[r["case"], r["impl"], f"{r['seconds'] * 1e6:,.1f}",
-             "" if r.get("vs_numpy") is None else f"{r['vs_numpy']:.2f}x"] for r in rows]
-    return _table(["case", "implementation", "median us", "x numpy"], body)
+    """bench/ops.py's rows: median microseconds and the ratios it gives (to numpy, to torch)."""
+    def ratio(r: dict, key: str) -> str:
+        return "" if r.get(key) is None else f"{r[key]:.2f}x"
+    body = [[r["case"], r["impl"], f"{r['seconds'] * 1e6:,.1f}", ratio(r, "vs_numpy"), ratio(r, "vs_torch")]
+            for r in rows]
+    return _table(["case", "implementation", "median us", "x numpy", "x torch"], body)
 
 
 # ---- the targets ---------------------------------------------------------------------------
