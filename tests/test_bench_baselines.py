@@ -111,3 +111,32 @@ def test_gradients_match_pytorch_modules(cell):
     np.testing.assert_allclose(grads["b"], module.bias_ih_l0.grad.numpy(), rtol=1e-10, atol=1e-12)
     if cell == "gru":
         np.testing.assert_allclose(grads["b_hn"], module.bias_hh_l0.grad.numpy()[2 * H:], rtol=1e-10)
+
+
+def test_bench_runs_every_cell_and_its_gradients_agree_with_the_baseline():
+    from bench import cells
+    rows = cells.time_cells(sizes={"tiny": cells.SIZES["tiny"]}, dtypes=(np.float64,), threads=None,
+                            repeats=1, impls=("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad fused"))
+    assert {(r["cell"], r["impl"]) for r in rows} == {
+        (c, i) for c in cells.CELLS for i in ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad fused")}
+    assert all(r["grads_agree"] for r in rows if r["impl"] != "numpy")
+    assert all(r["vs_numpy"] == 1.0 for r in rows if r["impl"] == "numpy")
+
+
+def test_targets_are_judged_against_their_limits():
+    from bench import run
+
+    def row(cell, size, impl, ratio, dtype="float64"):
+        return {"cell": cell, "size": size, "impl": impl, "dtype": dtype, "threads": 1, "vs_numpy": ratio}
+    rows = [row("lstm", "medium", "tinygrad_rnn", 1.31), row("lstm", "tiny", "tinygrad_rnn", 3.9),
+            row("lstm", "medium", "torch primitive", 1.5), row("lstm", "tiny", "torch primitive", 3.0)]
+    scaling = [{"impl": "tinygrad_rnn", "T": 1000, "seconds": 1.0},
+               {"impl": "tinygrad_rnn", "T": 4000, "seconds": 4.5}]
+    memory = [{"cell": "lstm", "impl": "tinygrad lean", "vs_numpy": 1.9}]
+    judged = {name: met for name, _, met in run.targets(rows, scaling, memory)}
+    assert judged["lstm default <= 1.3x numpy at medium"] == "**no**"
+    assert judged["lstm default <= 4.0x numpy at tiny"] == "yes"
+    slower = [met for name, _, met in run.targets(rows, scaling, memory) if "torch primitive" in name]
+    assert slower == ["**no**"]  # 3.9 / 3.0 at tiny: slower than the peer there
+    assert judged["tinygrad_rnn: time(T=4000) / time(T=1000) <= 4.4"] == "**no**"
+    assert judged["tinygrad lean: peak memory at long <= 2x numpy (lstm)"] == "yes"
