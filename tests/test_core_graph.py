@@ -247,8 +247,13 @@ def test_100000_op_chain_backprops_without_recursion():
     y = x
     for _ in range(100_000):
         y = y * 1.00001
-    y.sum().backward(keep_intermediate=False)
+    loss = y.sum()
+    loss.backward(keep_intermediate=False)
     np.testing.assert_allclose(x.grad, [1.00001 ** 100_000] * 2, rtol=1e-9)
+    assert y.grad is None
+    loss.backward()  # the default mode on the same chain: the leaf accumulates
+    np.testing.assert_allclose(x.grad, [2 * 1.00001 ** 100_000] * 2, rtol=1e-9)
+    np.testing.assert_array_equal(y.grad, [1.0, 1.0])
 
 
 def test_graph_is_freed_when_the_output_is_dropped():
