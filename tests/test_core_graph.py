@@ -364,3 +364,22 @@ def test_reused_leaf_gets_all_contributions_when_its_buffer_is_adopted():
     ones = np.ones((1, 2))
     expected = X.T @ (ones @ W) + ones.T @ (X @ W) + 2 * W * (X.T @ ones)
     np.testing.assert_allclose(w.grad, expected, rtol=1e-14)
+
+
+def test_factories_take_tensor_keywords():
+    z = tg.zeros((2, 3), requires_grad=True, name="z")
+    o = tg.ones(4, dtype=np.float32)
+    r1 = tg.randn((2, 2), rng=np.random.default_rng(7))
+    r2 = tg.randn((2, 2), rng=np.random.default_rng(7))
+    assert z.shape == (2, 3) and z.requires_grad and z.name == "z" and not z.data.any()
+    assert o.dtype == np.float32 and o.shape == (4,) and np.all(o.data == 1)
+    np.testing.assert_array_equal(r1.data, r2.data)
+    np.testing.assert_array_equal(r1.data, np.random.default_rng(7).standard_normal((2, 2)))
+
+
+def test_tensor_reports_its_op_parents_and_leafness():
+    w = tg.Tensor([1.0], requires_grad=True, name="w")
+    y = (w * 2.0).exp()
+    assert y.op == "exp" and y.parents[0].op == "mul" and y.parents[0].parents[0] is w
+    assert w.op is None and w.parents == () and w.is_leaf and not y.is_leaf
+    assert "name='w'" in repr(w) and "op=exp" in repr(y)
