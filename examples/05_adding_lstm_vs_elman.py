@@ -17,14 +17,13 @@
 
 # %%
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.tasks import AddingModern
-from tinygrad_rnn.train import TrainConfig, finish, gradient_flow, make_model, train, verdict, write_outputs
+from tinygrad_rnn.train import TrainConfig, finish, train, verdict, write_outputs
 
 QUICK = os.environ.get("TG_QUICK") == "1"  # the test suite's reduced mode: short sequences, few steps
 OUT = Path(os.environ.get("TG_OUT", "out")) / "examples" / "05_adding_lstm_vs_elman"
@@ -39,7 +38,7 @@ ITERS = 10 if QUICK else 1000
 
 # %%
 task = AddingModern(seed=0, steps=T)
-results, models, configs = {}, {}, {}
+results = {}
 for cell in ("lstm", "elman"):
     config = TrainConfig.for_task(task, cell=cell, steps=T, iters=ITERS, eval_every=ITERS if QUICK else 100,
                                   seed=0)
@@ -48,7 +47,7 @@ for cell in ("lstm", "elman"):
     print(f"{cell}: {verdict(task, result)}")
     for kind, path in write_outputs(task, model, result, OUT / cell).items():
         print(f"wrote {path}  ({kind})")
-    results[cell], models[cell], configs[cell] = result, model, config
+    results[cell] = result
 
 # %% [markdown]
 # ## The two learning curves
@@ -83,21 +82,12 @@ print("wrote", OUT / "loss_lstm_vs_elman.png")
 #
 # ||dL/dh_t|| on a fixed probe batch (loss at the last step), before and after training.
 # The marked values sit anywhere in the sequence, so the gradient must reach every step.
-#
-# Training ran the fused cells (one op per step, much faster). The gradient at each h_t is
-# measured on the same weights in the primitive-op cells (`fused=False`), whose graph
-# passes through every h_t: the same seed gives the starting weights, `load_state_dict`
-# the trained ones.
+# (`train` measures it on the primitive-op graph, where every h_t holds its gradient; the
+# fused LSTM step used for speed hands the state on without one.)
 
 # %%
-flows = {}
-for cell, model in models.items():
-    plain = replace(configs[cell], fused=False)
-    start = make_model(task, plain)
-    end = make_model(task, plain)
-    end.load_state_dict(model.state_dict())
-    flows[f"{cell} start"] = gradient_flow(task, start, task.probe())
-    flows[f"{cell} end"] = gradient_flow(task, end, task.probe())
+flows = {f"{cell} {when}": getattr(r, f"grad_flow_{when}") for cell, r in results.items()
+         for when in ("start", "end")}
 print("wrote", tg.viz.plot_grad_flow(flows, OUT / "grad_flow_lstm_vs_elman.png",
                                      title=f"Adding problem, T={T}: ||dL/dh_t|| before and after training"))
 for label, norms in flows.items():
