@@ -40,8 +40,10 @@ ITERS = 10 if QUICK else 1000
 task = AddingModern(seed=0, steps=T)
 results = {}
 for cell in ("lstm", "elman"):
+    # forget_bias 1 (Gers et al. 2000; used by the LSTM only): at T=30 it leaves the plateau
+    # within 1,000 iterations; the task's default of 5 is meant for T >= 100 and does not
     config = TrainConfig.for_task(task, cell=cell, steps=T, iters=ITERS, eval_every=ITERS if QUICK else 100,
-                                  seed=0)
+                                  seed=0, forget_bias=1.0)
     model, result = train(task, config, progress=not QUICK)
     finish(task, model, result)
     print(f"{cell}: {verdict(task, result)}")
