@@ -122,6 +122,15 @@ def test_predictor_matches_the_training_graph():
     batch = next(task.batches(np.random.default_rng(0), 5))
     hs, _ = model(batch.xs)
     assert np.allclose(predictor(task, model)(batch.xs)[-1], model.outputs(hs, batch.where).data)
+    # bce tasks output probabilities 1 / (1 + e^-y), ce tasks a softmax over the last axis
+    for name, squash in [("temporal_xor", lambda y: 1 / (1 + np.exp(-y))),
+                         ("embedded_reber", lambda y: np.exp(y) / np.exp(y).sum(axis=-1, keepdims=True))]:
+        task = get_task(name)
+        model = make_model(task, TrainConfig.for_task(task, hidden=4))
+        xs = task.probe().xs
+        hs, _ = model(xs)
+        y = np.stack([h.data for h in hs]) @ model.readout.W.data + model.readout.b.data
+        assert np.allclose(predictor(task, model)(xs), squash(y))
 
 
 def test_fused_steps_give_the_same_loss_and_gradients():

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import nn, optim
 from .context import no_grad
+from .ops import stack
 from .serialize import save
 from .tasks.base import Batch, Evaluation, Task
 from .tensor import Tensor
@@ -45,7 +46,7 @@ class TrainConfig:
     seed: int = 0
     dtype: str = "float64"
     eval_every: int = 100
-    init_std: float | None = None  # weights N(0, std), biases 0 (min-char-rnn); None: the cells' own
+    init_std: float | None = None  # weights N(0, std), Elman and readout biases 0 (min-char-rnn)
     keep_going: bool = False       # train all iters even after the criterion is met
     fused: bool = True             # one Function per step where the cells offer it (faster)
     forget_bias: float = 1.0       # LSTM only: added to the forget gate's bias (Gers et al. 2000)
@@ -78,16 +79,11 @@ class SequenceModel(nn.Module):
             h = hs[int(steps[0])]
             rows = b_idx
         else:
-            h = _stack([hs[int(t)] for t in steps]).reshape(len(steps) * B, -1)
+            h = stack([hs[int(t)] for t in steps], axis=0).reshape(len(steps) * B, -1)
             rows = np.searchsorted(steps, t_idx) * B + b_idx
         if not np.array_equal(rows, np.arange(h.shape[0])):
             h = h[rows]
         return self.readout(h)
-
-
-def _stack(ts: list[Tensor]) -> Tensor:
-    from .ops import stack
-    return stack(ts, axis=0)
 
 
 def make_model(task: Task, config: TrainConfig) -> SequenceModel:
@@ -126,13 +122,13 @@ def batch_loss(task: Task, model: SequenceModel, batch: Batch, state: Any = None
     return loss, hs, final
 
 
-def _activate(task: Task, y: np.ndarray) -> np.ndarray:
+def _activate(task: Task, y: Tensor) -> np.ndarray:
+    """The task's output nonlinearity on readout values (call under no_grad)."""
     if task.loss == "bce":
-        return 0.5 * (1.0 + np.tanh(0.5 * y))
-    if task.loss == "ce":
-        e = np.exp(y - y.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
-    return y
+        y = y.sigmoid()
+    elif task.loss == "ce":
+        y = nn.softmax(y)
+    return y.data.astype(np.float64)
 
 
 def predictor(task: Task, model: SequenceModel) -> Callable[[np.ndarray], np.ndarray]:
@@ -141,8 +137,8 @@ def predictor(task: Task, model: SequenceModel) -> Callable[[np.ndarray], np.nda
         with no_grad():
             hs, _ = model(xs.astype(model.cell.dtype, copy=False))
             H = np.stack([h.data for h in hs])
-            y = model.readout(Tensor(H.reshape(-1, H.shape[-1]))).data.reshape(H.shape[0], H.shape[1], -1)
-        return _activate(task, y.astype(np.float64))
+            y = _activate(task, model.readout(Tensor(H.reshape(-1, H.shape[-1]))))
+        return y.reshape(H.shape[0], H.shape[1], -1)
     return predict
 
 
@@ -153,7 +149,7 @@ def stepper(task: Task, model: SequenceModel) -> Callable[[np.ndarray], np.ndarr
     def step(x: np.ndarray) -> np.ndarray:
         with no_grad():
             hs, state[0] = model(x[None].astype(model.cell.dtype), state=state[0])
-            return _activate(task, model.readout(hs[-1]).data[0].astype(np.float64))
+            return _activate(task, model.readout(hs[-1]))[0]
     return step
 
 
