@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     from ..tasks import TASKS
     from ..train import CELLS, OPTIMIZERS
 
-    lines = [f"  {name:15s} {cls.paper}" for name, cls in TASKS.items()]
+    lines = [f"  {name:15s} {cls.paper}\n  {'':15s} defaults: " + ", ".join(
+        f"{k.replace('_', '-')} {v}" for k, v in cls.defaults.items()) for name, cls in TASKS.items()]
     p = sub.add_parser(
         "train", help="train a classic experiment (Elman 1990, Hochreiter & Schmidhuber 1997, ...)",
         description="Train a cell on a classic task and judge it by the paper's criterion. Unset "
@@ -55,8 +56,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of data and initial weights (default 0)")
     p.add_argument("--dtype", choices=["float64", "float32"], help="parameter dtype (default float64)")
     p.add_argument("--forget-bias", type=float,
-                   help="lstm only: initial forget-gate bias (default 1; large values approach the 1997 "
-                        "LSTM, which had no forget gate)")
+                   help="lstm only: initial forget-gate bias (1, or the task's default: 5 for the adding "
+                        "tasks; large values approach the 1997 LSTM, which had no forget gate)")
     p.add_argument("--eval-every", type=_positive_int, help="iterations between evaluations")
     p.add_argument("--keep-going", action="store_true", help="train all iterations even once solved")
     p.add_argument("--no-fused", dest="fused", action="store_false",
