@@ -287,7 +287,10 @@ class Transpose(Function):
 
 def _is_basic(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
-    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+    for p in parts:  # a plain loop: all() over a generator costs more than the check itself
+        if not (p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))):
+            return False
+    return True
 
 
 class GetItem(Function):

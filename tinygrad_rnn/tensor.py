@@ -226,7 +226,9 @@ def _plain_index(index: Any) -> Any:
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        for i in index:  # rebuild the tuple only when it holds a Tensor (the per-step slices do not)
+            if isinstance(i, Tensor):
+                return tuple(j.data if isinstance(j, Tensor) else j for j in index)
     return index
 
 
