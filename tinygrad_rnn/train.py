@@ -211,23 +211,21 @@ def train(task: Task, config: TrainConfig, progress: bool = True,
     A KeyboardInterrupt during training ends it cleanly (result.interrupted): the model and
     the numbers so far are returned. `model` continues training a given model.
     """
-    from tqdm import tqdm
-
     if config.optim not in OPTIMIZERS:
         raise ValueError(f"train: unknown optimizer {config.optim!r}; choose from {', '.join(OPTIMIZERS)}")
     if config.clip_mode not in ("norm", "value"):
         raise ValueError(f"train: clip_mode must be 'norm' or 'value', got {config.clip_mode!r}")
     model = model or make_model(task, config)
-    params = model.parameters()
-    opt = OPTIMIZERS[config.optim](params, lr=config.lr)
     result = TrainResult(task.name, asdict(config))
-    data = task.batches(np.random.default_rng([config.seed, 3]), config.batch)
-    sample_rng = np.random.default_rng([config.seed, 4])
-    start, state = time.perf_counter(), None
-    bar = tqdm(total=config.iters, desc=f"{task.name}/{config.cell}", unit="it", disable=not progress,
-               dynamic_ncols=True, mininterval=0.5)
-    running = None
+    start, state, running, bar = time.perf_counter(), None, None, None
     try:
+        from tqdm import tqdm
+        params = model.parameters()
+        opt = OPTIMIZERS[config.optim](params, lr=config.lr)
+        data = task.batches(np.random.default_rng([config.seed, 3]), config.batch)
+        sample_rng = np.random.default_rng([config.seed, 4])
+        bar = tqdm(total=config.iters, desc=f"{task.name}/{config.cell}", unit="it", disable=not progress,
+                   dynamic_ncols=True, mininterval=0.5)
         result.grad_flow_start = gradient_flow(task, model, task.probe()).tolist()
         for it in range(1, config.iters + 1):
             batch = next(data)
@@ -266,7 +264,8 @@ def train(task: Task, config: TrainConfig, progress: bool = True,
     except KeyboardInterrupt:
         result.interrupted = True
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     result.seconds = time.perf_counter() - start
     return model, result
 

@@ -70,7 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from ..tasks import TASKS, get_task
-    from ..train import TrainConfig, finish, train, verdict, write_outputs
+    from ..train import TrainConfig, finish, make_model, train, verdict, write_outputs
 
     name = args.task.replace("-", "_")
     cls = TASKS[name]
@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
                                   seed=args.seed, dtype=args.dtype, eval_every=args.eval_every,
                                   keep_going=args.keep_going or None, fused=args.fused,
                                   forget_bias=args.forget_bias)
+    model = make_model(task, config)     # before the banner: after it, Ctrl-C keeps the run
     out = args.out or f"runs/{name}-{config.cell}"
     steps = getattr(task, "steps", getattr(task, "T", None))
     print(f"training {name} with {config.cell} (hidden {config.hidden}"
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
           f"{config.batch}, clip {config.clip} ({config.clip_mode}), up to {config.iters} iterations; "
           f"Ctrl-C stops and keeps the run", flush=True)
     try:
-        model, result = train(task, config, progress=args.progress)
+        model, result = train(task, config, progress=args.progress, model=model)
     except ValueError as e:        # e.g. a batch larger than the stream allows
         return _bad(str(e))
     try:
