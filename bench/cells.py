@@ -250,8 +250,8 @@ def implementations(cell: str, p: baselines.Params, xs: np.ndarray) -> dict[str,
 
 # ---- timing ------------------------------------------------------------------------------
 
-def median_seconds(steps: dict[str, Step], repeats: int, warmup: int = 1,
-                   clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
+def median_seconds(steps: dict[Any, Step], repeats: int, warmup: int = 1,
+                   clock: Callable[[], float] = time.perf_counter) -> dict[Any, float]:
     """Median time of each step() over `repeats` rounds, after `warmup` untimed calls.
 
     The implementations take turns within each round, so a burst of load from elsewhere on
@@ -350,17 +350,22 @@ def time_cells(cells: tuple[str, ...] = CELLS, sizes: dict[str, tuple] | None = 
 def time_scaling(cell: str = "lstm", T_values: tuple[int, ...] = SCALING_T, repeats: int = LONG_REPEATS,
                  impls: tuple[str, ...] = ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad fused"),
                  progress: Callable[[str], None] | None = None) -> list[dict]:
-    """Seconds of forward + BPTT at the long config's (B, I, H) for each T (one BLAS thread)."""
+    """Seconds of forward + BPTT at the long config's (B, I, H) for each T (one BLAS thread).
+
+    Every (implementation, T) takes its turn in the same rounds, so that the ratio between
+    two lengths is not a ratio between two moments of a machine's load."""
     B, n_in, H, _ = SIZES["long"]
-    rows = []
+    runs: dict[tuple[str, int], Step] = {}
+    for T in T_values:
+        p, xs = _problem(cell, (B, n_in, H, T), np.float64)
+        runs.update({(impl, T): step for impl, step in implementations(cell, p, xs).items() if impl in impls})
     with blas_threads(1):
-        for T in T_values:
-            p, xs = _problem(cell, (B, n_in, H, T), np.float64)
-            runs = {k: v for k, v in implementations(cell, p, xs).items() if k in impls}
-            for impl, s in median_seconds(runs, repeats, clock=_clock(1)).items():
-                rows.append({"cell": cell, "T": T, "impl": impl, "seconds": s, "repeats": repeats})
-                if progress:
-                    progress(f"scaling {cell} T={T:5} {impl:16} {s * 1e3:9.1f} ms")
+        medians = median_seconds(runs, repeats, clock=_clock(1))
+    rows = []
+    for (impl, T), s in sorted(medians.items(), key=lambda kv: (kv[0][1], IMPLS.index(kv[0][0]))):
+        rows.append({"cell": cell, "T": T, "impl": impl, "seconds": s, "repeats": repeats})
+        if progress:
+            progress(f"scaling {cell} T={T:5} {impl:16} {s * 1e3:9.1f} ms")
     return rows
 
 
