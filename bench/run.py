@@ -256,11 +256,14 @@ def main(argv: list[str] | None = None) -> None:
     if scaling:
         Ts = sorted({r["T"] for r in scaling})
         impls = [i for i in IMPL_ORDER if any(r["impl"] == i for r in scaling)]
-        body = [[i, *[_ms(next(r["seconds"] for r in scaling if r["impl"] == i and r["T"] == T)) for T in Ts]]
-                for i in impls]
+        secs = {(r["impl"], r["T"]): r["seconds"] for r in scaling}
+        body = [[i, *[_ms(secs[i, T]) for T in Ts],
+                 *([f"{secs[i, Ts[-1]] / secs[i, Ts[-2]]:.2f}"] if len(Ts) > 1 else [])] for i in impls]
         B, n_in, H, _ = cells.SIZES["long"]
         lines += [f"## Scaling in T ({scaling[0]['cell']}, B={B}, I={n_in}, H={H}, float64, one BLAS thread, "
-                  "median ms)", "", *_table(["implementation", *[f"T={T}" for T in Ts]], body), ""]
+                  f"CPU time, median ms of {scaling[0]['repeats']} rounds; every T takes its turn)", "",
+                  *_table(["implementation", *[f"T={T}" for T in Ts],
+                           *([f"T={Ts[-1]} / T={Ts[-2]}"] if len(Ts) > 1 else [])], body), ""]
     if memory:
         body = [[r["cell"], r["impl"], f"{r['peak_bytes'] / 2**20:.1f}", f"{r['vs_numpy']:.2f}x"]
                 for r in memory]
