@@ -115,15 +115,29 @@ def test_fused_sigmoid_does_not_overflow():
     np.testing.assert_allclose(h.data, [[0.0, 1.0]], atol=1e-300)
 
 
-def test_packed_lstm_step_passes_gradcheck_and_is_used_between_steps():
-    rng = np.random.default_rng(5)
-    args = [rng.standard_normal(s) for s in [(B, I), (B, 2 * H), (I, 4 * H), (H, 4 * H), (4 * H,)]]
-    assert tg.gradcheck(fused.LSTMPackedStep.apply, args)
-    cell = cells.LSTMCell(I, H, rng=0, fused=True)
-    hs, state = unroll(cell, rng.standard_normal((3, B, I)))
-    steps = [h.parents[0] for h in hs]
-    assert [type(s._ctx) for s in steps] == [fused.LSTMStep, fused.LSTMPackedStep, fused.LSTMPackedStep]
-    assert steps[2].parents[1] is steps[1] and state.c.parents[0] is steps[2]
+@pytest.mark.parametrize("cls_name", ["LSTMCell", "ElmanCell", "GRUCell", "DampenedCell"])
+def test_every_hidden_state_shows_the_same_gradient_as_in_the_primitive_cell(cls_name):
+    """h_t.grad is the whole dL/dh_t, through the loss and through step t+1 (gradient-flow plots)."""
+    xs = np.random.default_rng(5).standard_normal((6, B, I))
+    seen = []
+    for flag in (False, True):
+        cell = getattr(cells, cls_name)(I, H, rng=0, fused=flag)
+        hs, _ = unroll(cell, xs)
+        loss = (hs[-1] * hs[-1]).sum() + (hs[2] * 0.5).sum()  # h_1, h_2 get gradients only through time
+        loss.backward()
+        seen.append((hs, [h.grad for h in hs]))
+    for t, (want, got) in enumerate(zip(seen[0][1], seen[1][1])):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=f"h_{t + 1}")
+    if cls_name == "LSTMCell":
+        # c_t is an output of the fused step beside h_t, so its gradient is the part that flows
+        # through step t+1; the primitive c_t also feeds h_t = o tanh(c_t): add that path.
+        (prim, _), (fused_hs, _) = seen
+        for t in range(len(prim) - 1):
+            o, tc = prim[t].parents[0].data, prim[t].parents[1].data
+            c_prim = prim[t].parents[1].parents[0]
+            c_fused = fused_hs[t + 1].parents[0].parents[2]  # step t+1 reads (x, h_t, c_t, W, U, b)
+            np.testing.assert_allclose(c_fused.grad + prim[t].grad * o * (1 - tc * tc), c_prim.grad,
+                                       rtol=1e-12, atol=1e-12, err_msg=f"c_{t + 1}")
 
 
 def test_fused_lstm_with_truncation_equals_primitive():

@@ -5,8 +5,9 @@ primitive ops per step: the same numbers (to rounding), a graph with one node pe
 instead of the readable one, and far less engine overhead for long or small sequences.
 Backwards skip the matmuls for inputs that want no gradient (x, and h_0 when it is zeros).
 The LSTM's step returns h and c packed side by side in one (B, 2H) array; the cell hands
-out the two halves as views (two getitem ops), so gradients reach both through the engine,
-and the next step takes the packed array itself when it is given exactly those two halves.
+out the two halves as views (two getitem ops) and the next step reads those, so h_t.grad is
+the whole dL/dh_t, as with the primitive cell (gradient-flow plots work alike). c_t.grad is
+the part that flows through later steps: h_t = o tanh(c_t) happens inside the fused op.
 
 Row vectors throughout: x (B, I), h and c (B, H); sigmoid(a) is computed as
 (1 + tanh(a/2)) / 2: never overflows, and one tanh does the i, f, g, o blocks at once.
@@ -168,32 +169,6 @@ class LSTMStep(Function):
                 dc * f if need[2] else None, x.T @ dz, h.T @ dz, dz.sum(axis=0))
 
 
-class LSTMPackedStep(Function):
-    """The LSTM step of `LSTMStep` with the previous state given packed, hc_prev = [h_prev, c_prev]
-    (the previous step's output): its gradient [dz U^T, dc f] is one dense array, so the two
-    halves of a step's output need no separate trip through the engine between steps."""
-    op_name = "lstm step (fused)"
-    fresh_grads = True  # every gradient returned is a new array: the engine adopts it
-
-    @staticmethod
-    def forward(ctx, x, hc, W, U, b):
-        H = hc.shape[-1] // 2
-        out, act, tc = _lstm_forward(x, hc[:, :H], hc[:, H:], W, U, b)
-        ctx.save_for_backward(x, hc, W, U, act, tc)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        x, hc, W, U, act, tc = ctx.saved_tensors
-        need = ctx.needs_input_grad
-        H = tc.shape[-1]
-        dz, dc = _lstm_dz(g, hc[:, H:], act, tc)
-        dhc = np.empty_like(hc)
-        np.matmul(dz, U.T, out=dhc[:, :H])
-        np.multiply(dc, act[:, H:2 * H], out=dhc[:, H:])
-        return dz @ W.T if need[0] else None, dhc, x.T @ dz, hc[:, :H].T @ dz, dz.sum(axis=0)
-
-
 class _Half(GetItem):
     """z = the first or second half of x's last axis (a view);  dz/dx = g placed in that half.
     GetItem without its index inspection: h and c of the LSTM's packed output."""
@@ -204,16 +179,6 @@ class _Half(GetItem):
         H = x.shape[-1] // 2
         ctx.index, ctx.basic = (Ellipsis, slice(H, None) if second else slice(None, H)), True
         return x[ctx.index]
-
-
-def _packed(h: Tensor, c: Tensor) -> Tensor | None:
-    """The previous step's packed [h, c] output when h and c are exactly its two halves."""
-    hctx, cctx = h._ctx, c._ctx
-    if hctx.__class__ is _Half and cctx.__class__ is _Half:
-        hc = hctx.parents[0]
-        if cctx.parents[0] is hc and hctx.index[1].start is None and cctx.index[1].stop is None:
-            return hc
-    return None
 
 
 _AFFINE: dict[tuple[int, Any], tuple[np.ndarray, np.ndarray]] = {}
@@ -300,11 +265,9 @@ def lstm(cell: Any, x: Any, state: tuple[Tensor, Tensor]) -> Any:
     from .cells import LSTMState
     h, c = state
     with scope("lstm"):
-        packed = _packed(h, c) if h.__class__ is Tensor and c.__class__ is Tensor else None
-        if packed is not None:
-            hc = LSTMPackedStep.apply(cell._input(x), packed, cell.W, cell.U, cell.b)
-        else:
-            hc = LSTMStep.apply(cell._input(x), h, c, cell.W, cell.U, cell.b)
+        hc = LSTMStep.apply(cell._input(x), h, c, cell.W, cell.U, cell.b)
+        # the next step reads h and c through these two views, so each of them, like h_t and
+        # c_t of the primitive cell, receives the whole gradient dL/dh_t, dL/dc_t
         return LSTMState(_Half.apply(hc, second=False), _Half.apply(hc, second=True))
 
 
