@@ -81,6 +81,7 @@ class Function:
                     return Tensor._make(out, ctx)
         return Tensor._make(out, None)
 
+
 def _describe(op: str, parents: tuple[Tensor, ...], what: str) -> str:
     shapes = ", ".join(str(p.shape) for p in parents)
     return f"{op}: {what} [input shapes {shapes}; scope {scope_str(STATE.scope)}]"
