@@ -7,7 +7,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from .graph import CELLS, output_path, positive_int, unrolled_loss
+from ._args import output_path, positive_int
+from .graph import CELLS, unrolled_loss
 
 LABELS = {"dampened": "Dampened", "elman": "Elman", "lstm": "LSTM", "gru": "GRU"}
 

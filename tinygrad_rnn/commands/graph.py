@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
-from pathlib import Path
 from typing import Any
+
+from ._args import output_path, positive_int
 
 CELLS = ("dampened", "elman", "lstm", "gru")
 GRAPH_FORMATS = (".svg", ".png", ".dot", ".pdf", ".html")
@@ -38,27 +39,6 @@ def unrolled_loss(kind: str, steps: int, hidden: int, input_size: int = 2, batch
     loss = nn.mse_loss(hs[-1], target)
     loss.name = "loss"
     return loss, hs, state, cell
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an int >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
-
-
-def output_path(*suffixes: str):
-    """argparse type: a path whose extension is one of suffixes."""
-    def check(text: str) -> Path:
-        p = Path(text)
-        if p.suffix.lower() not in suffixes:
-            raise argparse.ArgumentTypeError(f"{text!r} must end in one of {', '.join(suffixes)}")
-        return p
-    return check
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:

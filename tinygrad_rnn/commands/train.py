@@ -5,25 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _nonneg_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
+from ._args import nonneg_float, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,25 +22,25 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("task", choices=sorted(set(TASKS) | {n.replace("_", "-") for n in TASKS}),
                    metavar="TASK", help="one of: " + ", ".join(TASKS))
     p.add_argument("--cell", choices=list(CELLS), help="recurrent cell (task default)")
-    p.add_argument("--hidden", type=_positive_int, help="hidden units")
-    p.add_argument("--steps", type=_positive_int,
+    p.add_argument("--hidden", type=positive_int, help="hidden units")
+    p.add_argument("--steps", type=positive_int,
                    help="sequence length T (adding tasks) or window length (temporal_xor, "
                         "elman_letters, chars)")
-    p.add_argument("--iters", type=_positive_int, help="optimizer steps at most")
-    p.add_argument("--lr", type=_nonneg_float, help="learning rate")
-    p.add_argument("--batch", type=_positive_int, help="sequences (or stream segments) per batch")
+    p.add_argument("--iters", type=positive_int, help="optimizer steps at most")
+    p.add_argument("--lr", type=nonneg_float, help="learning rate")
+    p.add_argument("--batch", type=positive_int, help="sequences (or stream segments) per batch")
     p.add_argument("--optim", choices=list(OPTIMIZERS), help="optimizer")
-    p.add_argument("--clip", type=_nonneg_float, help="gradient clipping threshold (0: none)")
+    p.add_argument("--clip", type=nonneg_float, help="gradient clipping threshold (0: none)")
     p.add_argument("--clip-mode", choices=["norm", "value"],
                    help="clip the global norm (default) or each element (chars default)")
-    p.add_argument("--truncate", type=_positive_int,
+    p.add_argument("--truncate", type=positive_int,
                    help="detach the state every k steps (truncated BPTT; 1 = Elman's original rule)")
     p.add_argument("--seed", type=int, default=0, help="seed of data and initial weights (default 0)")
     p.add_argument("--dtype", choices=["float64", "float32"], help="parameter dtype (default float64)")
     p.add_argument("--forget-bias", type=float,
                    help="lstm only: initial forget-gate bias (1, or the task's default: 5 for the adding "
                         "tasks; large values approach the 1997 LSTM, which had no forget gate)")
-    p.add_argument("--eval-every", type=_positive_int, help="iterations between evaluations")
+    p.add_argument("--eval-every", type=positive_int, help="iterations between evaluations")
     p.add_argument("--keep-going", action="store_true", help="train all iterations even once solved")
     p.add_argument("--no-fused", dest="fused", action="store_false",
                    help="build each step from primitive ops (the drawable graph; slower)")
