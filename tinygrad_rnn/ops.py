@@ -141,23 +141,38 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
-        return g * (1 - z * z)
+        gz = np.multiply(z, z, out=np.empty(z.shape, z.dtype))  # one new array (0-d too), the rest
+        np.subtract(1, gz, out=gz)  # in place: g (1 - z^2)
+        gz *= g
+        return gz
 
 
 class Sigmoid(Function):
     """z = 1 / (1 + e^-x);  dz/dx = z (1 - z)"""
     @staticmethod
     def forward(ctx, x):
-        e = np.exp(-np.abs(x))  # never overflows; e/(1+e) gives the small side exactly
-        z = 1 / (1 + e)
-        out = np.where(x >= 0, z, e * z)
+        if x.ndim == 0 or x.dtype.kind != "f":  # the in-place passes below need a float array
+            as_float = np.array(x, dtype=np.result_type(x.dtype, np.float16), ndmin=1)
+            out = Sigmoid.forward(ctx, as_float).reshape(x.shape)
+            ctx.save_for_backward(out)
+            return out
+        e = np.abs(x)  # e^-|x| never overflows; e/(1+e) keeps the small side exact
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        out = e + 1  # two new arrays, the rest in place: half the passes of the plain formula
+        np.divide(1, out, out=out)  # 1 / (1 + e^-|x|): right for x >= 0
+        e *= out
+        np.copyto(out, e, where=x < 0)  # e^x / (1 + e^x) for x < 0
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
-        return g * (z * (1 - z))
+        gz = 1 - z  # one new array, the rest in place: dz/dx * g = g z (1 - z)
+        gz *= z
+        gz *= g
+        return gz
 
 
 class Relu(Function):
