@@ -6,6 +6,7 @@ tensors added (never assigned), broadcasting undone here for every op at once.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,16 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
     other tensor shows this pass's gradient (replaced); without it their `.grad` is None.
     """
     seed = _seed(root, grad)
+    gc_was_on = gc.isenabled()
+    gc.disable()  # the graph has no cycles; a collection here would rescan it all: T^2 at long T
+    try:
+        return _backward(root, seed, keep_intermediate)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _backward(root: Tensor, seed: np.ndarray, keep_intermediate: bool) -> list[Tensor]:
     order = toposort(root)
     grads: dict[Tensor, Any] = {root: seed}  # gradients still on their way to a node
     owned: set[Tensor] = set()  # tensors whose pending buffer was made here: safe to add into in place
