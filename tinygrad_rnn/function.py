@@ -43,7 +43,10 @@ class Function:
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each input, whether backward must return its gradient (else None will do)."""
-        return tuple([p.requires_grad for p in self.parents])
+        ps = self.parents
+        if len(ps) == 2:  # binary ops ask most; no list to build
+            return ps[0].requires_grad, ps[1].requires_grad
+        return tuple([p.requires_grad for p in ps])
 
     @staticmethod
     def forward(ctx: Function, *arrays: Any, **kwargs: Any) -> np.ndarray:
@@ -63,7 +66,14 @@ class Function:
                 break
         ctx = cls.__new__(cls)
         try:
-            out = cls.forward(ctx, *[p.data for p in parents], **kwargs)
+            if kwargs:
+                out = cls.forward(ctx, *[p.data for p in parents], **kwargs)
+            elif len(parents) == 2:  # the common arities without building a list and unpacking it
+                out = cls.forward(ctx, parents[0].data, parents[1].data)
+            elif len(parents) == 1:
+                out = cls.forward(ctx, parents[0].data)
+            else:
+                out = cls.forward(ctx, *[p.data for p in parents])
         except ShapeError:
             raise
         except IndexError as e:  # stays an IndexError, so iterating over a tensor stops
