@@ -6,12 +6,11 @@ tensors added (never assigned), broadcasting undone here for every op at once.
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 import numpy as np
 
-from .context import STATE, AnomalyError, scope_str
+from .context import STATE, AnomalyError, gc_paused, scope_str
 from .ops import Scatter
 from .tensor import Tensor
 
@@ -45,13 +44,8 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
     other tensor shows this pass's gradient (replaced); without it their `.grad` is None.
     """
     seed = _seed(root, grad)
-    gc_was_on = gc.isenabled()
-    gc.disable()  # the graph has no cycles; a collection here would rescan it all: T^2 at long T
-    try:
+    with gc_paused():  # the graph has no cycles; collections here would only rescan it
         return _backward(root, seed, keep_intermediate)
-    finally:
-        if gc_was_on:
-            gc.enable()
 
 
 def _backward(root: Tensor, seed: np.ndarray, keep_intermediate: bool) -> list[Tensor]:

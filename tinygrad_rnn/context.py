@@ -5,6 +5,7 @@ The state is thread-local, so two threads can record (or not) independently.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,19 @@ class _State(threading.local):
 
 
 STATE = _State()
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic collector off inside, as it was after. A graph has no reference cycles,
+    but each collection rescans all of it: growing a long unroll would cost ~T^2."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 @contextmanager

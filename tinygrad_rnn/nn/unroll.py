@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..context import scope
+from ..context import gc_paused, scope
 from ..tensor import Tensor
 
 
@@ -63,6 +63,11 @@ def unroll(cell: Any, xs: Any, state: Any = None, truncate: int | None = None) -
         state = cell.initial_state(first.shape[0])
     state = _as_state(state, getattr(cell, "dtype", None))
     _name_state(state, 0, only_unnamed=True)
+    with gc_paused():  # the steps make no cycles; collections would rescan the growing graph
+        return _steps(cell, seq, state, truncate)
+
+
+def _steps(cell: Any, seq: Any, state: Any, truncate: int | None) -> tuple[list[Tensor], Any]:
     hs: list[Tensor] = []
     for t in range(1, len(seq) + 1):
         if truncate is not None and t > 1 and (t - 1) % truncate == 0:
