@@ -104,7 +104,11 @@ class Pow(Function):
         p = ctx.p
         if p == 0:
             return np.zeros_like(x)  # x^0 is constant; p x^(p-1) would be 0 * inf at x = 0
-        return g * (p * x ** (p - 1)) if p != 2 else g * (2 * x)
+        gx = x * 2 if p == 2 else x ** (p - 1)  # one new array, the rest in place: g p x^(p-1)
+        if p != 2:
+            gx *= p
+        gx *= g
+        return gx
 
 
 class Exp(Function):
