@@ -123,14 +123,11 @@ def _tinygrad(cell: str, p: baselines.Params, xs: np.ndarray, lean: bool = False
     return step
 
 
-def _torch_nn(cell: str, p: baselines.Params, xs: np.ndarray) -> Step | None:
-    torch = _torch()
-    if torch is None or cell == "dampened":
-        return None
-    H = p["U"].shape[0]
+def torch_module(torch: Any, cell: str, p: baselines.Params) -> Any:
+    """torch.nn.RNN/LSTM/GRU holding the baseline's weights (W = weight_ih.T, U = weight_hh.T)."""
+    n_in, H = p["W"].shape[0], p["U"].shape[0]
     cls = {"elman": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
-    dtype = getattr(torch, str(xs.dtype))
-    module = cls(xs.shape[2], H).to(dtype)
+    module = cls(n_in, H).to(getattr(torch, str(p["W"].dtype)))
     with torch.no_grad():  # PyTorch keeps (gates * H, I) matrices and two biases
         module.weight_ih_l0.copy_(torch.from_numpy(p["W"].T))
         module.weight_hh_l0.copy_(torch.from_numpy(p["U"].T))
@@ -138,6 +135,14 @@ def _torch_nn(cell: str, p: baselines.Params, xs: np.ndarray) -> Step | None:
         module.bias_hh_l0.zero_()
         if cell == "gru":
             module.bias_hh_l0[2 * H:] = torch.from_numpy(p["b_hn"])
+    return module
+
+
+def _torch_nn(cell: str, p: baselines.Params, xs: np.ndarray) -> Step | None:
+    torch = _torch()
+    if torch is None or cell == "dampened":
+        return None
+    module = torch_module(torch, cell, p)
     x = torch.from_numpy(xs)
     weights = list(module.parameters())
 

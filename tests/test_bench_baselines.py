@@ -93,14 +93,9 @@ def test_float32_in_float32_out():
 def test_gradients_match_pytorch_modules(cell):
     torch = pytest.importorskip("torch")
     p, xs = _problem(cell, seed=2)
-    module = {"elman": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](I, H).double()
-    with torch.no_grad():  # PyTorch keeps (gates*H, in) matrices and two biases
-        module.weight_ih_l0.copy_(torch.from_numpy(p["W"].T))
-        module.weight_hh_l0.copy_(torch.from_numpy(p["U"].T))
-        module.bias_ih_l0.copy_(torch.from_numpy(p["b"]))
-        module.bias_hh_l0.zero_()
-        if cell == "gru":
-            module.bias_hh_l0[2 * H:] = torch.from_numpy(p["b_hn"])
+    from bench.cells import torch_module
+
+    module = torch_module(torch, cell, p)
     out, _ = module(torch.from_numpy(xs))
     loss_t = (out ** 2).sum()
     loss_t.backward()
