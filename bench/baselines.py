@@ -21,8 +21,9 @@ Result = tuple[float, Params]
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
-    """s(a) = 1 / (1 + e^-a), written as (1 + tanh(a/2)) / 2 (one ufunc call, never overflows)."""
-    return 0.5 * (np.tanh(0.5 * a) + 1.0)
+    """s(a) = 1 / (1 + e^-a): the formula the engine's Sigmoid uses, so ratios measure the engine."""
+    with np.errstate(over="ignore"):  # e^-a = inf for a < -709 gives exactly 0
+        return 1.0 / (1.0 + np.exp(-a))
 
 
 # activation name -> (s, ds/da written in terms of the output h = s(a))

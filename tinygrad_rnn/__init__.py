@@ -1,6 +1,6 @@
 """tinygrad_rnn: a numpy autograd micro-framework for seeing backpropagation through time."""
 
-from . import nn, optim, viz
+from . import memory, nn, optim, viz
 from .context import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
 from .factory import ones, randn, zeros
 from .function import Function, ShapeError
@@ -15,5 +15,5 @@ __all__ = [
     "AnomalyError", "Function", "GradcheckError", "ShapeError", "Tensor", "concat",
     "detect_anomaly", "enable_grad", "gradcheck", "is_grad_enabled", "no_grad", "ones",
     "randn", "scope", "stack", "zeros",
-    "load", "nn", "optim", "save", "viz",
+    "load", "memory", "nn", "optim", "save", "viz",
 ]

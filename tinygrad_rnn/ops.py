@@ -160,13 +160,11 @@ class Sigmoid(Function):
             out = Sigmoid.forward(ctx, as_float).reshape(x.shape)
             ctx.save_for_backward(out)
             return out
-        e = np.abs(x)  # e^-|x| never overflows; e/(1+e) keeps the small side exact
-        np.negative(e, out=e)
-        np.exp(e, out=e)
-        out = e + 1  # two new arrays, the rest in place: half the passes of the plain formula
-        np.divide(1, out, out=out)  # 1 / (1 + e^-|x|): right for x >= 0
-        e *= out
-        np.copyto(out, e, where=x < 0)  # e^x / (1 + e^x) for x < 0
+        out = np.negative(x)  # one new array, the rest in place: 4 passes, no temporaries
+        with np.errstate(over="ignore"):  # e^-x = inf (x < -709 in float64) gives exactly 0
+            np.exp(out, out=out)
+        out += 1
+        np.reciprocal(out, out=out)
         ctx.save_for_backward(out)
         return out
 
