@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.util
+import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -173,7 +177,46 @@ def targets(rows: list[dict], scaling: list[dict], memory: list[dict]) -> list[l
     return out
 
 
+def retained_targets(rows: list[dict]) -> list[list[str]]:
+    """The medium-size targets again, from the run under retain_freed_memory()."""
+    out = []
+    for impl, limit in (("tinygrad_rnn", 1.3), ("tinygrad lean", 1.3), ("tinygrad fused", 1.15)):
+        for cell in ("lstm", "elman", "gru"):
+            ratio = _ratio(rows, cell, "medium", impl)
+            if ratio is not None and (cell != "gru" or impl == "tinygrad fused"):
+                out.append([f"{cell} {impl.replace('tinygrad_rnn', 'default')} <= {limit}x numpy at medium, "
+                            "retain_freed_memory()", f"{ratio:.2f}x", "yes" if ratio <= limit else "**no**"])
+    return out
+
+
 # ---- the run -------------------------------------------------------------------------------
+
+RETAINED_CELLS = ("elman", "lstm", "gru")
+RETAINED_SIZES = ("tiny", "medium")
+
+
+def _retained_child(path: str, repeats: int) -> None:
+    """In a fresh process: turn retain_freed_memory() on, time the cells, write the rows as JSON."""
+    import tinygrad_rnn as tg
+    if not tg.memory.retain_freed_memory():
+        rows: list[dict] = []  # not glibc: nothing to compare
+    else:
+        sizes = {k: cells.SIZES[k] for k in RETAINED_SIZES}
+        rows = cells.time_cells(RETAINED_CELLS, sizes, (np.float64,), threads=1, repeats=repeats,
+                                progress=lambda m: print(f"[retained] {m}", flush=True))
+    Path(path).write_text(json.dumps(rows))
+
+
+def _retained_rows(repeats: int, say: Callable[[str], None]) -> list[dict]:
+    """The child run above (malloc settings cannot be undone inside one process)."""
+    say("the cells again in a process with tg.memory.retain_freed_memory()")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "rows.json"
+        subprocess.run([sys.executable, __file__, "--retained-rows", str(out), "--repeats", str(repeats)],
+                       check=True)
+        rows = json.loads(out.read_text())
+    return [{**r, "B_I_H_T": tuple(r["B_I_H_T"])} for r in rows]
+
 
 def _ops_rows(quick: bool) -> list[dict] | None:
     path = ROOT / "bench" / "ops.py"
@@ -192,8 +235,11 @@ def main(argv: list[str] | None = None) -> None:
                          "no per-op, default-threads or memory part")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     ap.add_argument("--repeats", type=int, default=7, help="rounds per figure (>= 7)")
+    ap.add_argument("--retained-rows", metavar="JSON", help=argparse.SUPPRESS)  # the child run below
     args = ap.parse_args(argv)
     repeats = max(7, args.repeats)
+    if args.retained_rows:
+        return _retained_child(args.retained_rows, repeats)
     started = time.perf_counter()
     load0 = os.getloadavg()
 
@@ -216,6 +262,7 @@ def main(argv: list[str] | None = None) -> None:
                                  (np.float64,), threads=None, repeats=repeats, progress=say)
         scaling = cells.time_scaling(progress=say)
         memory = cells.peak_memory("lstm") + cells.peak_memory("elman")
+        retained = _retained_rows(repeats, say)
     elapsed = time.perf_counter() - started
     load1 = os.getloadavg()
 
@@ -240,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
         f"- load average (1 min) at start {load0[0]:.2f}, at end {load1[0]:.2f}: other work on the machine "
         "slows every implementation; ratios are more stable than times", "",
     ]
-    target_rows = targets(rows, scaling, memory)
+    target_rows = targets(rows, scaling, memory) + retained_targets(retained)
     if target_rows:
         lines += ["## Targets (float64, one BLAS thread, this run)", "",
                   *_table(["target", "measured", "met"], target_rows), ""]
@@ -253,6 +300,13 @@ def main(argv: list[str] | None = None) -> None:
               "(one op per step); `torch nn` torch.nn.RNN/LSTM/GRU (no dampened cell there); "
               "`torch primitive` the same cell from eager torch ops step by step; `hips autograd` the "
               "same cell with autograd.numpy. Sizes (B, I, H, T).", "", *cell_tables(rows)]
+    if retained:
+        lines += ["## With `tg.memory.retain_freed_memory()` (as the `tinygrad-rnn` command runs)", "",
+                  "The same cells in a second process whose malloc keeps freed memory for reuse "
+                  "(every implementation, numpy included, runs under it). Without it, each call of "
+                  "the default mode page-faults the memory of its graph in afresh, because glibc "
+                  "returned it to the system when the previous graph was freed.", "",
+                  *cell_tables(retained)]
     if scaling:
         Ts = sorted({r["T"] for r in scaling})
         impls = [i for i in IMPL_ORDER if any(r["impl"] == i for r in scaling)]

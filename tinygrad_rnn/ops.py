@@ -151,6 +151,15 @@ class Tanh(Function):
         return gz
 
 
+def sigmoid_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out <- 1 / (1 + e^-x) in 4 passes without temporaries (out may be x: in place)."""
+    np.negative(x, out=out)
+    with np.errstate(over="ignore"):  # e^-x = inf (x < -709 in float64) gives exactly 0
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
+
+
 class Sigmoid(Function):
     """z = 1 / (1 + e^-x);  dz/dx = z (1 - z)"""
     @staticmethod
@@ -160,11 +169,7 @@ class Sigmoid(Function):
             out = Sigmoid.forward(ctx, as_float).reshape(x.shape)
             ctx.save_for_backward(out)
             return out
-        out = np.negative(x)  # one new array, the rest in place: 4 passes, no temporaries
-        with np.errstate(over="ignore"):  # e^-x = inf (x < -709 in float64) gives exactly 0
-            np.exp(out, out=out)
-        out += 1
-        np.reciprocal(out, out=out)
+        out = sigmoid_into(x, np.empty(x.shape, x.dtype))
         ctx.save_for_backward(out)
         return out
 

@@ -9,8 +9,8 @@ out the two halves as views (two getitem ops) and the next step reads those, so 
 the whole dL/dh_t, as with the primitive cell (gradient-flow plots work alike). c_t.grad is
 the part that flows through later steps: h_t = o tanh(c_t) happens inside the fused op.
 
-Row vectors throughout: x (B, I), h and c (B, H); sigmoid(a) is computed as
-(1 + tanh(a/2)) / 2: never overflows, and one tanh does the i, f, g, o blocks at once.
+Row vectors throughout: x (B, I), h and c (B, H); activations overwrite the pre-activation
+array they are given (sigmoid as in ops.Sigmoid: 1 / (1 + e^-a), in place).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from ..context import scope
 from ..function import Function
-from ..ops import GetItem
+from ..ops import GetItem, sigmoid_into
 from ..tensor import Tensor
 
 
@@ -31,11 +31,7 @@ def _tanh(a: np.ndarray) -> np.ndarray:
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
-    a *= 0.5
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
-    return a
+    return sigmoid_into(a, a)
 
 
 def _tanh_prime(h: np.ndarray) -> np.ndarray:
@@ -115,12 +111,9 @@ def _lstm_forward(x, h, c, W, U, b):
     z = x @ W
     z += h @ U
     z += b
-    # one tanh over all four blocks: sigmoid(a) = (1 + tanh(a/2)) / 2 on i, f, o
-    scale, shift = _gate_affine(H, z.dtype)
-    z *= scale
-    np.tanh(z, out=z)
-    z *= scale
-    z += shift
+    sigmoid_into(z[:, :2 * H], z[:, :2 * H])  # i and f: contiguous blocks, one call
+    np.tanh(z[:, 2 * H:3 * H], out=z[:, 2 * H:3 * H])
+    sigmoid_into(z[:, 3 * H:], z[:, 3 * H:])
     i, f, gg, o = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
     out = np.empty((z.shape[0], 2 * H), dtype=z.dtype)
     h_new, c_new = out[:, :H], out[:, H:]
@@ -179,21 +172,6 @@ class _Half(GetItem):
         H = x.shape[-1] // 2
         ctx.index, ctx.basic = (Ellipsis, slice(H, None) if second else slice(None, H)), True
         return x[ctx.index]
-
-
-_AFFINE: dict[tuple[int, Any], tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _gate_affine(H: int, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(scale, shift) over the i, f, g, o blocks so that tanh(z * scale) * scale + shift is
-    sigmoid on i, f, o and tanh on g: scale 1/2 and shift 1/2 on i, f, o; 1 and 0 on g."""
-    key = (H, np.dtype(dtype))
-    if key not in _AFFINE:
-        scale = np.full(4 * H, 0.5, dtype=dtype)
-        shift = np.full(4 * H, 0.5, dtype=dtype)
-        scale[2 * H:3 * H], shift[2 * H:3 * H] = 1.0, 0.0
-        _AFFINE[key] = (scale, shift)
-    return _AFFINE[key]
 
 
 class GRUStep(Function):
