@@ -34,12 +34,16 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
     return sigmoid_into(a, a)
 
 
+# Derivatives return one new array, which the backward then multiplies by g in place.
 def _tanh_prime(h: np.ndarray) -> np.ndarray:
-    return 1.0 - h * h
+    d = h * h
+    return np.subtract(1.0, d, out=d)
 
 
 def _sigmoid_prime(h: np.ndarray) -> np.ndarray:
-    return h * (1.0 - h)
+    d = 1.0 - h
+    d *= h
+    return d
 
 
 def _relu(a: np.ndarray) -> np.ndarray:
@@ -75,7 +79,8 @@ class DampenedStep(Function):
     def backward(ctx, g):
         x, h, W, lam, out = ctx.saved_tensors
         need = ctx.needs_input_grad
-        da = g * ctx.ds(out)
+        da = ctx.ds(out)
+        da *= g
         return (da @ W.T if need[0] else None, lam * da if need[1] else None, x.T @ da,
                 np.full(np.shape(lam), np.sum(da * h), dtype=da.dtype), da.sum(axis=0))
 
@@ -100,7 +105,8 @@ class ElmanStep(Function):
     def backward(ctx, g):
         x, h, W, U, out = ctx.saved_tensors
         need = ctx.needs_input_grad
-        da = g * ctx.ds(out)
+        da = ctx.ds(out)
+        da *= g
         return (da @ W.T if need[0] else None, da @ U.T if need[1] else None,
                 x.T @ da, h.T @ da, da.sum(axis=0))
 
