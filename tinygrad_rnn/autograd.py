@@ -6,6 +6,7 @@ tensors added (never assigned), broadcasting undone here for every op at once.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -16,25 +17,21 @@ from .tensor import Tensor
 
 
 def toposort(root: Tensor) -> list[Tensor]:
-    """Tensors that need a gradient, each after all of its parents (depth-first, iterative)."""
-    order: list[Tensor] = []
-    seen: set[Tensor] = set()  # tensors hash by identity
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    """Tensors that need a gradient, each after all of its parents: the ones behind root, in the
+    order they were made (a tensor is always made after its parents)."""
+    seen = {root}  # tensors hash by identity
+    stack = [root]
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))  # comes back after everything pushed below is ordered
-        ctx = node._ctx
+        ctx = stack.pop()._ctx
         if ctx is not None:
             for p in ctx.parents:
                 if p.requires_grad and p not in seen:
-                    stack.append((p, False))
-    return order
+                    seen.add(p)
+                    stack.append(p)
+    return sorted(seen, key=_made)
+
+
+_made = attrgetter("_seq")
 
 
 def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> list[Tensor]:

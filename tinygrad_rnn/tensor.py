@@ -5,19 +5,22 @@ Operators delegate to the ops in `ops.py`; `backward()` delegates to `autograd.p
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 
 from .context import STATE
 
+# Creation order: every tensor is made after its parents, so sorting by it is a topological order.
+_SEQ = itertools.count()
 _ACCEPTED = "a numpy array, a Python number or (nested) list, or a Tensor"
 
 
 class Tensor:
     """A numpy array with reverse-mode autodiff. Leaves have op None and no parents."""
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "scope", "_ctx", "_retain", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "scope", "_ctx", "_retain", "_seq", "__weakref__")
     __array_priority__ = 1000  # numpy defers `array + tensor` to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None,
@@ -28,6 +31,7 @@ class Tensor:
         self.scope = STATE.scope
         self._ctx = None
         self._retain = False
+        self._seq = next(_SEQ)
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -41,6 +45,7 @@ class Tensor:
         t.scope = STATE.scope
         t._ctx = ctx
         t._retain = False
+        t._seq = next(_SEQ)
         t.requires_grad = ctx is not None
         return t
 
