@@ -15,7 +15,7 @@ import pytest
 import tinygrad_rnn as tg
 from tinygrad_rnn.autograd import backward
 from tinygrad_rnn.viz import draw
-from tinygrad_rnn.viz.graph import _PALETTE
+from tinygrad_rnn.viz.graph import PALETTE
 from tinygrad_rnn.viz.html import html_page
 
 _DATA = re.compile(r'<script type="application/json" id="bptt-data">(.*?)</script>', re.S)
@@ -74,8 +74,8 @@ def vjp(t: tg.Tensor, k: int) -> np.ndarray | None:
 def decade_bin(norm: float) -> int:
     """Bin of the fixed scale, counted by hand: 0 for >= 1, then one per decade down to 1e-6."""
     if norm == 0:
-        return len(_PALETTE) - 1
-    return min(max(0, -math.floor(math.log10(norm))), len(_PALETTE) - 1)
+        return len(PALETTE) - 1
+    return min(max(0, -math.floor(math.log10(norm))), len(PALETTE) - 1)
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +146,7 @@ def test_edge_gradients_match_textbook_vjps(small_lstm):
         with_grad += 1
         # the edge lights with its head in the forward pass and gets its gradient as its head's completes
         assert e["f"] == dst + 1 and e["b"] == len(order) - dst
-        assert e["color"] == _PALETTE[decade_bin(e["norm"])]
+        assert e["color"] == PALETTE[decade_bin(e["norm"])]
         ks = [k for k, p in enumerate(t.parents) if p is order[src]]
         parts = [vjp(t, k) for k in ks]
         if any(p is None for p in parts):

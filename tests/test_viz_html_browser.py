@@ -16,7 +16,7 @@ import pytest
 from test_viz_html import decade_bin, lstm_loss, page_data
 
 from tinygrad_rnn.viz import draw
-from tinygrad_rnn.viz.graph import _PALETTE, _WIDTHS
+from tinygrad_rnn.viz.graph import PALETTE, WIDTHS
 
 CHROMIUM = next((p for p in (os.environ.get("TG_CHROMIUM"), shutil.which("chromium"),
                              shutil.which("chromium-browser"), shutil.which("google-chrome")) if p), None)
@@ -94,19 +94,19 @@ def test_end_of_backward_every_edge_shows_its_gradient(pages):
         if e["norm"] is not None:
             b = decade_bin(e["norm"])
             assert a["data-state"] == "grad" and "grad" in a["classes"]
-            assert a["vars"] == {"--gc": _PALETTE[b], "--gw": f"{_WIDTHS[b]:g}px"}
+            assert a["vars"] == {"--gc": PALETTE[b], "--gw": f"{WIDTHS[b]:g}px"}
         else:  # from an input that needs no gradient (x_t): the engine sends nothing back
             assert a["data-state"] == ("nograd" if head < len(order) else "fwd")
     # by hand: loss = mean((h - y)^2) over n = 2 entries, so d loss / d (h - y)^2 = 1/2 per entry,
     # whose norm 1/sqrt(2) lies in [0.1, 1): the second colour of the scale, on the edge into the mean
     (into_loss,) = [i for i, e in enumerate(view["edges"]) if e["dst"] == _node_of(view, index[id(loss)])]
-    assert edges[into_loss]["vars"] == {"--gc": _PALETTE[1], "--gw": f"{_WIDTHS[1]:g}px"}
+    assert edges[into_loss]["vars"] == {"--gc": PALETTE[1], "--gw": f"{WIDTHS[1]:g}px"}
     # every tensor with a gradient is outlined in the colour of |its gradient|
     for nid, n in view["nodes"].items():
         (i,) = n["tensors"]
         if i < len(order) and order[i].grad is not None:
             assert "hasgrad" in nodes[nid]["classes"]
-            assert nodes[nid]["vars"]["--gc"] == _PALETTE[decade_bin(float(np.linalg.norm(order[i].grad)))]
+            assert nodes[nid]["vars"]["--gc"] == PALETTE[decade_bin(float(np.linalg.norm(order[i].grad)))]
     assert "done: every tensor holds" in dumps["end"]
 
 
@@ -166,7 +166,7 @@ def test_collapsed_view_at_the_end(pages):
     assert names == {"h_1", "c_1"}
     for i in between:
         t = next(t for t in order if t.name == data["tensors"][view["edges"][i]["tensor"]]["name"])
-        assert edges[i]["vars"]["--gc"] == _PALETTE[decade_bin(float(np.linalg.norm(t.grad)))]
+        assert edges[i]["vars"]["--gc"] == PALETTE[decade_bin(float(np.linalg.norm(t.grad)))]
 
 
 def panel(dom: str) -> str:

@@ -29,9 +29,9 @@ DEFAULT_MAX_NODES = 500
 
 # ---- the fixed gradient colour scale: one bin per decade of |gradient| ----------------------
 GRAD_DECADES = (0, -1, -2, -3, -4, -5, -6)  # bin lower edges: |g| >= 10**d; below the last: faint
-_PALETTE = ("#67000d", "#cb181d", "#f16913", "#fd8d3c", "#fdae6b", "#fdd0a2", "#fee6ce", "#e0e0e0")
-_WIDTHS = (3.2, 2.8, 2.4, 2.0, 1.7, 1.4, 1.1, 0.8)
-_NO_GRAD_COLOR = "#9e9e9e"
+PALETTE = ("#67000d", "#cb181d", "#f16913", "#fd8d3c", "#fdae6b", "#fdd0a2", "#fee6ce", "#e0e0e0")
+WIDTHS = (3.2, 2.8, 2.4, 2.0, 1.7, 1.4, 1.1, 0.8)
+NO_GRAD_COLOR = "#9e9e9e"
 
 _KIND_STYLE = {
     "output": dict(shape="box", style="rounded,filled,bold", fillcolor="#f8cecc", color="#b85450"),
@@ -343,12 +343,12 @@ def _edge_gradients(tensors: list[Tensor], hidden: set[int]) -> dict[tuple[int, 
 def grad_bin(norm: float) -> int:
     """Index into the fixed colour scale: 0 for |g| >= 1, one bin per decade, last for < 1e-6."""
     if norm <= 0 or not math.isfinite(norm):
-        return len(_PALETTE) - 1 if norm == 0 else 0
+        return len(PALETTE) - 1 if norm == 0 else 0
     d = math.floor(math.log10(norm))
     for i, lo in enumerate(GRAD_DECADES):
         if d >= lo:
             return i
-    return len(_PALETTE) - 1
+    return len(PALETTE) - 1
 
 
 def _kind(t: Tensor, root_ids: set[int]) -> str:
@@ -388,7 +388,7 @@ def _fmt_index(index: Any) -> str:
     return "[" + ", ".join(one(p) for p in parts) + "]"
 
 
-def _op_text(t: Tensor, folded: set[int]) -> str:
+def op_text(t: Tensor, folded: set[int]) -> str:
     """The op with its folded constants: '1 − ·', '× 0.5', 'tanh', 'x ** 2', '[:, 0:3]'."""
     ctx, op = t._ctx, t.op
     if op == "pow":
@@ -424,11 +424,11 @@ def _html_label(title: str, rows: Sequence[str], bold: bool = True) -> str:
 def _tensor_label(t: Tensor, kind: str, folded: set[int], values: bool, show_grad: bool) -> str:
     rows: list[str] = []
     if kind == "op":
-        title, bold = _op_text(t, folded), False
+        title, bold = op_text(t, folded), False
         rows.append(_fmt_shape(t.shape))
     else:
         title, bold = t.name or ("output" if kind == "output" else "const"), True
-        rows.append(_fmt_shape(t.shape) if t.is_leaf else f"{_op_text(t, folded)}  {_fmt_shape(t.shape)}")
+        rows.append(_fmt_shape(t.shape) if t.is_leaf else f"{op_text(t, folded)}  {_fmt_shape(t.shape)}")
     if show_grad and t.grad is not None:
         rows.append(f"|grad| {_fmt_num(float(np.linalg.norm(t.grad)))}")
     if values:
@@ -522,11 +522,11 @@ def _build_dot(nodes: dict[str, Tensor | Group], order: list[str], edges: list[E
             attrs["label"] = e.tensor.name
         if edge_grads:
             if e.grad_norm is None:
-                attrs.update(color=_NO_GRAD_COLOR, style="dashed", penwidth="0.8",
+                attrs.update(color=NO_GRAD_COLOR, style="dashed", penwidth="0.8",
                              tooltip="no gradient flows here")
             else:
                 b = grad_bin(e.grad_norm)
-                attrs.update(color=_PALETTE[b], penwidth=str(_WIDTHS[b]),
+                attrs.update(color=PALETTE[b], penwidth=str(WIDTHS[b]),
                              tooltip=f"|grad| = {e.grad_norm:.3g}")
         into_box = isinstance(nodes[e.dst], Group)
         if _is_parameter(nodes[e.src], root_ids):
@@ -561,11 +561,11 @@ def _legend(dot: graphviz.Digraph, kinds: list[str], have_grads: bool) -> None:
     if have_grads:
         labels = ["≥ 1"] + [f"1e{d}" for d in GRAD_DECADES[1:]] + [f"&lt; 1e{GRAD_DECADES[-1]}"]
         swatches = "".join(f'<td bgcolor="{c}" width="14"> </td><td align="left">{t} </td>'
-                           for c, t in zip(_PALETTE, labels))
-        rows.append(f'<tr><td colspan="{2 * len(_PALETTE) + 2}" align="left">'
+                           for c, t in zip(PALETTE, labels))
+        rows.append(f'<tr><td colspan="{2 * len(PALETTE) + 2}" align="left">'
                     '<table border="0" cellborder="0" cellspacing="1" cellpadding="1"><tr>'
                     '<td align="left"><b>edge colour: |gradient| flowing back along it </b></td>'
-                    f'{swatches}<td bgcolor="{_NO_GRAD_COLOR}" width="14"> </td>'
+                    f'{swatches}<td bgcolor="{NO_GRAD_COLOR}" width="14"> </td>'
                     '<td align="left">none needed</td></tr></table></td></tr>')
     dot.attr(label='<<table border="0" cellborder="0" cellspacing="2" cellpadding="1">'
              + "".join(rows) + "</table>>", labelloc="b", labeljust="l", fontsize="10")

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..autograd import toposort
 from ..tensor import Tensor
-from .graph import _NO_GRAD_COLOR, _PALETTE, _WIDTHS, GRAD_DECADES, Drawing, Group, _op_text, draw, grad_bin
+from .graph import GRAD_DECADES, NO_GRAD_COLOR, PALETTE, WIDTHS, Drawing, Group, draw, grad_bin, op_text
 
 EXPANDED_MAX_NODES = 250  # above this the every-op view is left out (unreadable, slow to lay out)
 SMALL = 64  # arrays of at most this many elements are embedded in full; larger ones summarised
@@ -149,8 +149,8 @@ def _page_data(roots: list[Tensor], views: list[_View], order: Sequence[Tensor] 
         "backward": list(range(n_fwd - 1, -1, -1)) if has_grads else [],
         "tensors": table,
         "views": [_view_json(v, index, fstep, bstep) for v in views],
-        "scale": {"palette": list(_PALETTE), "widths": list(_WIDTHS), "decades": list(GRAD_DECADES),
-                  "none": _NO_GRAD_COLOR},
+        "scale": {"palette": list(PALETTE), "widths": list(WIDTHS), "decades": list(GRAD_DECADES),
+                  "none": NO_GRAD_COLOR},
     }
 
 
@@ -177,8 +177,8 @@ def _view_json(v: _View, index: dict[int, int], fstep: Any, bstep: Any) -> dict[
         edges.append({"src": e.src, "dst": e.dst, "tensor": index.get(id(e.tensor)),
                       "param": e.tensor.is_leaf and e.tensor.requires_grad, "f": min(fs),
                       "b": max(bs) if bs else None, "norm": _num(norm) if norm is not None else None,
-                      "color": _PALETTE[b] if b is not None else _NO_GRAD_COLOR,
-                      "width": _WIDTHS[b] if b is not None else 0.8})
+                      "color": PALETTE[b] if b is not None else NO_GRAD_COLOR,
+                      "width": WIDTHS[b] if b is not None else 0.8})
     return {"key": v.key, "title": v.title, "nodes": nodes, "edges": edges}
 
 
@@ -189,11 +189,11 @@ def _tensor_json(t: Tensor, f: int, b: int | None, is_root: bool, index: dict[in
     grad = None if t.grad is None else _array_json(t.grad)
     # parents not on the page are small folded constants: shown by value
     parents = [index[id(p)] if id(p) in index else _fmt_const(p) for p in t.parents]
-    return {"name": t.name, "op": t.op, "optext": None if t.is_leaf else _op_text(t, set()),
+    return {"name": t.name, "op": t.op, "optext": None if t.is_leaf else op_text(t, set()),
             "scope": list(t.scope), "shape": list(t.shape),
             "dtype": str(t.dtype), "kind": kind, "f": f, "b": b, "parents": parents,
             "value": _array_json(t.data), "grad": grad,
-            "gcolor": None if grad is None else _PALETTE[grad_bin(float(np.linalg.norm(t.grad)))]}
+            "gcolor": None if grad is None else PALETTE[grad_bin(float(np.linalg.norm(t.grad)))]}
 
 
 def _fmt_const(p: Tensor) -> str:
