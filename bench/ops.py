@@ -158,6 +158,7 @@ def run(repeats: int = 7) -> list[dict]:
             gc.collect()
             gc.disable()
             for case, impls in _op_cases(torch).items():
+                _per_call(impls, 1)  # a warm-up round, not reported: torch's first one ran ~5x slower
                 for impl, s in _per_call(impls, repeats).items():
                     rows.append({"case": case + " fwd+bwd", "impl": impl, "seconds": s, "repeats": repeats})
             for impl, s in _once(_chain_builders(torch), repeats).items():
