@@ -87,8 +87,8 @@ def test_lstm_step_matches_the_equations_by_hand():
     zi, zf, zg, zo = np.split(x @ W + h @ U + b, 4, axis=1)
     def sig(a): return 1.0 / (1.0 + np.exp(-a))
     c_new = sig(zf) * c + sig(zi) * np.tanh(zg)
-    np.testing.assert_allclose(out[:, H:], c_new, rtol=1e-13, atol=1e-14)
-    np.testing.assert_allclose(out[:, :H], sig(zo) * np.tanh(c_new), rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(out[1], c_new, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(out[0], sig(zo) * np.tanh(c_new), rtol=1e-13, atol=1e-14)
 
 
 @pytest.mark.parametrize("cls_name", ["ElmanCell", "LSTMCell", "GRUCell", "DampenedCell"])
@@ -101,7 +101,7 @@ def test_fused_cell_keeps_float32_and_makes_one_op_per_step(cls_name):
     assert all(h.dtype == np.float32 for h in hs)
     assert all(p.grad.dtype == np.float32 for p in cell.parameters())
     h = hs[-1]
-    if cls_name == "LSTMCell":  # h is the first half of the step's [h, c] output
+    if cls_name == "LSTMCell":  # h is out[0] of the step's stacked [h, c] output
         assert h.op == "getitem"
         h = h.parents[0]
     assert h.op.endswith("step (fused)") and h.scope[0] == f"t={T}"
