@@ -25,6 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench import cells  # noqa: E402
+from tinygrad_rnn import memory  # noqa: E402
 
 IMPL_ORDER = cells.IMPLS
 ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE")
@@ -142,7 +143,7 @@ def _ratio(rows: list[dict], cell: str, size: str, impl: str, dtype: str = "floa
     return None
 
 
-def targets(rows: list[dict], scaling: list[dict], memory: list[dict]) -> list[list[str]]:
+def targets(rows: list[dict], scaling: list[dict], peaks: list[dict]) -> list[list[str]]:
     """[target, measured, met] for every target of the issue this run can judge."""
     out: list[list[str]] = []
 
@@ -171,49 +172,47 @@ def targets(rows: list[dict], scaling: list[dict], memory: list[dict]) -> list[l
         t = {r["T"]: r["seconds"] for r in scaling if r["impl"] == impl}
         if 1000 in t and 4000 in t:
             add(f"{impl}: time(T=4000) / time(T=1000) <= 4.4", t[4000] / t[1000], 4.4, "{:.2f}")
-    for r in memory:
+    for r in peaks:
         if r["impl"] in ("tinygrad lean", "tinygrad fused lean"):
             add(f"{r['impl']}: peak memory at long <= 2x numpy ({r['cell']})", r["vs_numpy"], 2.0)
     return out
 
 
-def retained_targets(rows: list[dict]) -> list[list[str]]:
-    """The medium-size targets again, from the run under retain_freed_memory()."""
+def system_malloc_targets(rows: list[dict]) -> list[list[str]]:
+    """The medium-size targets again, from the run with the system's malloc settings."""
     out = []
     for impl, limit in (("tinygrad_rnn", 1.3), ("tinygrad lean", 1.3), ("tinygrad fused", 1.15)):
         for cell in ("lstm", "elman", "gru"):
             ratio = _ratio(rows, cell, "medium", impl)
             if ratio is not None and (cell != "gru" or impl == "tinygrad fused"):
                 out.append([f"{cell} {impl.replace('tinygrad_rnn', 'default')} <= {limit}x numpy at medium, "
-                            "retain_freed_memory()", f"{ratio:.2f}x", "yes" if ratio <= limit else "**no**"])
+                            f"{memory.ENV_VAR}=0", f"{ratio:.2f}x", "yes" if ratio <= limit else "**no**"])
     return out
 
 
 # ---- the run -------------------------------------------------------------------------------
 
-RETAINED_CELLS = ("elman", "lstm", "gru")
-RETAINED_SIZES = ("tiny", "medium")
+SYSTEM_MALLOC_CELLS = ("elman", "lstm", "gru")
+SYSTEM_MALLOC_SIZES = ("tiny", "medium")
 
 
-def _retained_child(path: str, repeats: int) -> None:
-    """In a fresh process: turn retain_freed_memory() on, time the cells, write the rows as JSON."""
-    import tinygrad_rnn as tg
-    if not tg.memory.retain_freed_memory():
-        rows: list[dict] = []  # not glibc: nothing to compare
-    else:
-        sizes = {k: cells.SIZES[k] for k in RETAINED_SIZES}
-        rows = cells.time_cells(RETAINED_CELLS, sizes, (np.float64,), threads=1, repeats=repeats,
-                                progress=lambda m: print(f"[retained] {m}", flush=True))
+def _system_malloc_child(path: str, repeats: int) -> None:
+    """In a fresh process that keeps the system's malloc settings: time the cells, write the rows."""
+    sizes = {k: cells.SIZES[k] for k in SYSTEM_MALLOC_SIZES}
+    rows = cells.time_cells(SYSTEM_MALLOC_CELLS, sizes, (np.float64,), threads=1, repeats=repeats,
+                            progress=lambda m: print(f"[system malloc] {m}", flush=True))
     Path(path).write_text(json.dumps(rows))
 
 
-def _retained_rows(repeats: int, say: Callable[[str], None]) -> list[dict]:
+def _system_malloc_rows(repeats: int, say: Callable[[str], None]) -> list[dict]:
     """The child run above (malloc settings cannot be undone inside one process)."""
-    say("the cells again in a process with tg.memory.retain_freed_memory()")
+    if not memory.retained():
+        return []  # not glibc's malloc, or turned off: the main run already is the system's
+    say(f"the cells again in a process with {memory.ENV_VAR}=0")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "rows.json"
-        subprocess.run([sys.executable, __file__, "--retained-rows", str(out), "--repeats", str(repeats)],
-                       check=True)
+        cmd = [sys.executable, __file__, "--system-malloc-rows", str(out), "--repeats", str(repeats)]
+        subprocess.run(cmd, check=True, env={**os.environ, memory.ENV_VAR: "0"})
         rows = json.loads(out.read_text())
     return [{**r, "B_I_H_T": tuple(r["B_I_H_T"])} for r in rows]
 
@@ -235,11 +234,12 @@ def main(argv: list[str] | None = None) -> None:
                          "no per-op, default-threads or memory part")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     ap.add_argument("--repeats", type=int, default=7, help="rounds per figure (>= 7)")
-    ap.add_argument("--retained-rows", metavar="JSON", help=argparse.SUPPRESS)  # the child run below
+    ap.add_argument("--system-malloc-rows", metavar="JSON", help=argparse.SUPPRESS)  # the child run below
     args = ap.parse_args(argv)
     repeats = max(7, args.repeats)
-    if args.retained_rows:
-        return _retained_child(args.retained_rows, repeats)
+    if args.system_malloc_rows:
+        return _system_malloc_child(args.system_malloc_rows, repeats)
+    memory.on_first_backward()  # what the first backward() does anyway, before anything is timed
     started = time.perf_counter()
     load0 = os.getloadavg()
 
@@ -255,14 +255,15 @@ def main(argv: list[str] | None = None) -> None:
                                 (np.float64,), threads=1, repeats=repeats, progress=say)
         scaling = cells.time_scaling(T_values=(250, 1000), progress=say,
                                      impls=("numpy", "tinygrad_rnn"))
-        memory: list[dict] = []
+        peaks: list[dict] = []
+        system_rows: list[dict] = []
     else:
         rows = cells.time_cells(threads=1, repeats=repeats, progress=say)
         rows += cells.time_cells(("elman", "lstm"), {k: cells.SIZES[k] for k in ("small", "medium")},
                                  (np.float64,), threads=None, repeats=repeats, progress=say)
         scaling = cells.time_scaling(progress=say)
-        memory = cells.peak_memory("lstm") + cells.peak_memory("elman")
-        retained = _retained_rows(repeats, say)
+        peaks = cells.peak_memory("lstm") + cells.peak_memory("elman")
+        system_rows = _system_malloc_rows(repeats, say)
     elapsed = time.perf_counter() - started
     load1 = os.getloadavg()
 
@@ -287,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
         f"- load average (1 min) at start {load0[0]:.2f}, at end {load1[0]:.2f}: other work on the machine "
         "slows every implementation; ratios are more stable than times", "",
     ]
-    target_rows = targets(rows, scaling, memory) + retained_targets(retained)
+    target_rows = targets(rows, scaling, peaks) + system_malloc_targets(system_rows)
     if target_rows:
         lines += ["## Targets (float64, one BLAS thread, this run)", "",
                   *_table(["target", "measured", "met"], target_rows), ""]
@@ -300,13 +301,15 @@ def main(argv: list[str] | None = None) -> None:
               "(one op per step); `torch nn` torch.nn.RNN/LSTM/GRU (no dampened cell there); "
               "`torch primitive` the same cell from eager torch ops step by step; `hips autograd` the "
               "same cell with autograd.numpy. Sizes (B, I, H, T).", "", *cell_tables(rows)]
-    if retained:
-        lines += ["## With `tg.memory.retain_freed_memory()` (as the `tinygrad-rnn` command runs)", "",
-                  "The same cells in a second process whose malloc keeps freed memory for reuse "
-                  "(every implementation, numpy included, runs under it). Without it, each call of "
-                  "the default mode page-faults the memory of its graph in afresh, because glibc "
-                  "returned it to the system when the previous graph was freed.", "",
-                  *cell_tables(retained)]
+    if system_rows:
+        lines += [f"## With the system's malloc settings ({memory.ENV_VAR}=0)", "",
+                  "The tables above run, like any process after its first `backward()`, with glibc's "
+                  "malloc keeping freed memory for reuse (`tg.memory.retain_freed_memory()`; every "
+                  "implementation, numpy included, runs under it). Here the same cells run in a second "
+                  "process that keeps the system's settings: each call of the default mode then "
+                  "page-faults the memory of its graph in afresh, because glibc returned it to the "
+                  "system when the previous graph was freed.", "",
+                  *cell_tables(system_rows)]
     if scaling:
         Ts = sorted({r["T"] for r in scaling})
         impls = [i for i in IMPL_ORDER if any(r["impl"] == i for r in scaling)]
@@ -318,9 +321,9 @@ def main(argv: list[str] | None = None) -> None:
                   f"CPU time, median ms of {scaling[0]['repeats']} rounds; every T takes its turn)", "",
                   *_table(["implementation", *[f"T={T}" for T in Ts],
                            *([f"T={Ts[-1]} / T={Ts[-2]}"] if len(Ts) > 1 else [])], body), ""]
-    if memory:
+    if peaks:
         body = [[r["cell"], r["impl"], f"{r['peak_bytes'] / 2**20:.1f}", f"{r['vs_numpy']:.2f}x"]
-                for r in memory]
+                for r in peaks]
         lines += ["## Peak memory (long config, float64, tracemalloc; the loss stacks the T hidden "
                   "states, which costs three (T, B, H) arrays that the numpy baseline does not make)", "",
                   *_table(["cell", "implementation", "peak MiB", "x numpy"], body), ""]

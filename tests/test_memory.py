@@ -1,5 +1,6 @@
 """retain_freed_memory: freed memory is reused, so repeated passes stop page-faulting."""
 
+import os
 import platform
 import subprocess
 import sys
@@ -51,3 +52,37 @@ def test_retain_rejects_a_bad_limit():
         memory.retain_freed_memory(-1)
     with pytest.raises(ValueError, match="got 1.5"):
         memory.retain_freed_memory(1.5)
+
+
+# What a process that imports the library sees: the limit in force before and after one backward().
+_AUTO = """
+import sys
+import tinygrad_rnn as tg
+if sys.argv[1] == "own":
+    tg.memory.retain_freed_memory(1 << 20)
+before = tg.memory.retained()
+x = tg.Tensor([1.0, 2.0], requires_grad=True)
+(x * x).sum().backward()
+print(before, tg.memory.retained())
+"""
+
+
+def _auto(mode: str, env_value: str | None = None) -> str:
+    env = {k: v for k, v in os.environ.items() if k != memory.ENV_VAR}
+    if env_value is not None:
+        env[memory.ENV_VAR] = env_value
+    out = subprocess.run([sys.executable, "-c", _AUTO, mode], capture_output=True, text=True, check=True,
+                         env=env)
+    return out.stdout.strip()
+
+
+@pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
+def test_the_first_backward_turns_retain_on_and_import_alone_does_not():
+    assert _auto("plain") == f"None {1 << 30}"
+
+
+@pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
+def test_a_choice_made_before_the_first_backward_is_kept():
+    assert _auto("own") == f"{1 << 20} {1 << 20}"  # the process's own limit is not overridden
+    assert _auto("plain", env_value="0") == "None None"  # the environment variable opts out
+    assert _auto("plain", env_value="1") == f"None {1 << 30}"

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import memory
 from .context import STATE, AnomalyError, gc_paused, scope_str
 from .ops import Scatter
 from .tensor import Tensor
@@ -41,6 +42,7 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
     other tensor shows this pass's gradient (replaced); without it their `.grad` is None.
     """
     seed = _seed(root, grad)
+    memory.on_first_backward()  # from the second pass on, the graph's memory is reused, not faulted in
     with gc_paused():  # the graph has no cycles; collections here would only rescan it
         return _backward(root, seed, keep_intermediate)
 

@@ -7,8 +7,6 @@ import argparse
 import importlib
 import sys
 
-from .memory import retain_freed_memory
-
 COMMANDS = ["demo", "graph", "gradflow", "gradcheck", "train"]
 
 
@@ -33,7 +31,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    retain_freed_memory()  # this process is ours: training runs many passes over big graphs
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:

@@ -196,14 +196,13 @@ class GRUStep(Function):
         a = x @ W
         a += b
         u = h @ U
-        rz = a[:, :2 * H]
-        rz += u[:, :2 * H]
-        rz = _sigmoid(rz)
-        r, z = rz[:, :H], rz[:, H:]
-        hn = u[:, 2 * H:]
-        hn += b_hn
-        n = a[:, 2 * H:]
-        n += r * hn
+        rz = np.empty((2, *h.shape), dtype=a.dtype)  # r and z contiguous: see _lstm_forward
+        np.add(a[:, :H], u[:, :H], out=rz[0])
+        np.add(a[:, H:2 * H], u[:, H:2 * H], out=rz[1])
+        r, z = _sigmoid(rz)
+        hn = u[:, 2 * H:] + b_hn
+        n = r * hn
+        n += a[:, 2 * H:]
         np.tanh(n, out=n)
         out = h - n
         out *= z
@@ -216,20 +215,22 @@ class GRUStep(Function):
         x, h, W, U, rz, n, hn = ctx.saved_tensors
         need = ctx.needs_input_grad
         H = h.shape[-1]
-        r, z = rz[:, :H], rz[:, H:]
+        r, z = rz
         d_in = np.empty((g.shape[0], 3 * H), dtype=g.dtype)   # d loss / d (x W + b)
-        dan = d_in[:, 2 * H:]
-        np.multiply(g * (1.0 - z), 1.0 - n * n, out=dan)
+        dan = g * (1.0 - z)
+        dan *= 1.0 - n * n
+        d_in[:, 2 * H:] = dan
         np.multiply(dan * hn, r * (1.0 - r), out=d_in[:, :H])
         np.multiply(g * (h - n), z * (1.0 - z), out=d_in[:, H:2 * H])
         d_hid = d_in.copy()                                   # d loss / d (h U)
-        d_hid[:, 2 * H:] *= r
+        dan *= r
+        d_hid[:, 2 * H:] = dan
         dh = None
         if need[1]:
             dh = d_hid @ U.T
             dh += g * z
         return (d_in @ W.T if need[0] else None, dh, x.T @ d_in, h.T @ d_hid,
-                d_in.sum(axis=0), d_hid[:, 2 * H:].sum(axis=0))
+                d_in.sum(axis=0), dan.sum(axis=0))
 
 
 # ---- the cells' fused paths: `cell(x, state)` when the cell was made with fused=True ------
