@@ -69,11 +69,12 @@ def unroll(cell: Any, xs: Any, state: Any = None, truncate: int | None = None) -
 
 def _steps(cell: Any, seq: Any, state: Any, truncate: int | None) -> tuple[list[Tensor], Any]:
     hs: list[Tensor] = []
+    constant = isinstance(seq, Tensor) and not seq.requires_grad  # its slices need no recorded op
     for t in range(1, len(seq) + 1):
         if truncate is not None and t > 1 and (t - 1) % truncate == 0:
             state = _detach(state)
-        with scope(f"t={t}"):
-            x_t = seq[t - 1]  # slicing a Tensor here puts the slice in this step's scope
+        with scope(f"t={t}"):  # slicing here puts the slice in this step's scope
+            x_t = Tensor._make(seq.data[t - 1], None) if constant else seq[t - 1]
             if x_t.name is None:
                 x_t.name = f"x_{t}"
             state = cell(x_t, state)
