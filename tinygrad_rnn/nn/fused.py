@@ -64,6 +64,7 @@ class DampenedStep(Function):
     dlam = sum(da * h_prev), db = sum_batch da"""
     op_name = "dampened step (fused)"
     fresh_grads = True  # every gradient returned is a new array: the engine adopts it
+    __slots__ = ("ds",)  # the activation's derivative, without a __dict__ per step
 
     @staticmethod
     def forward(ctx, x, h, W, lam, b, activation="tanh"):
@@ -90,6 +91,7 @@ class ElmanStep(Function):
     dU = h_prev^T da, db = sum_batch da"""
     op_name = "elman step (fused)"
     fresh_grads = True  # every gradient returned is a new array: the engine adopts it
+    __slots__ = ("ds",)  # the activation's derivative, without a __dict__ per step
 
     @staticmethod
     def forward(ctx, x, h, W, U, b, activation="tanh"):
