@@ -15,6 +15,8 @@ import numpy as np
 from .context import STATE, AnomalyError, scope_str
 from .tensor import Tensor, as_tensor
 
+_new = object.__new__  # an instance without __init__, without looking __new__ up on the class
+
 
 class ShapeError(ValueError):
     """A shape that an op cannot take; the message names the op, the shapes and the scope."""
@@ -64,7 +66,7 @@ class Function:
             if not isinstance(x, Tensor):  # numbers and arrays become constant tensors
                 parents = tuple(as_tensor(x) for x in inputs)
                 break
-        ctx = cls.__new__(cls)
+        ctx = _new(cls)
         try:
             if kwargs:
                 out = cls.forward(ctx, *[p.data for p in parents], **kwargs)

@@ -14,6 +14,7 @@ from .context import STATE
 
 # Creation order: every tensor is made after its parents, so sorting by it is a topological order.
 _SEQ = itertools.count()
+_new = object.__new__  # an instance without __init__, without looking __new__ up on the class
 _ACCEPTED = "a numpy array, a Python number or (nested) list, or a Tensor"
 
 
@@ -39,7 +40,7 @@ class Tensor:
     @classmethod
     def _make(cls, data: np.ndarray, ctx: Any) -> Tensor:
         """An op's output: no conversion, and requires grad exactly when ctx is recorded."""
-        t = cls.__new__(cls)
+        t = _new(cls)
         t.data = data
         t.grad = t.name = None
         t.scope = STATE.scope
