@@ -239,6 +239,32 @@ def test_context_state_is_thread_local():
     assert seen["worker"] == (False, ("worker",))
 
 
+def test_anomaly_checks_stay_in_the_thread_that_asked_for_them():
+    inside, leave = threading.Event(), threading.Event()
+    seen = {}
+
+    def worker():
+        with tg.detect_anomaly(), np.errstate(invalid="ignore"):
+            inside.set()
+            leave.wait(5)
+            try:
+                tg.Tensor([-1.0]).log()
+            except tg.AnomalyError as e:
+                seen["worker"] = str(e)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    assert inside.wait(5)
+    with np.errstate(invalid="ignore"):
+        y = tg.Tensor([-1.0]).log()  # no checks here while the worker has them on
+    leave.set()
+    t.join()
+    assert np.isnan(y.item())
+    assert seen["worker"].startswith("log: forward produced NaN or Inf")
+    with tg.detect_anomaly(), np.errstate(invalid="ignore"), pytest.raises(tg.AnomalyError):
+        tg.Tensor([-1.0]).log()  # and this thread still can
+
+
 # ---- size, memory, dtype --------------------------------------------------------------
 
 

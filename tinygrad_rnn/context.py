@@ -78,9 +78,9 @@ class scope:  # noqa: N801  (used like the function it replaces: `with scope("t=
         self.name = name
 
     def __enter__(self) -> tuple[str, ...]:
-        self._before = STATE.scope
-        STATE.scope = self._before + (self.name,)
-        return STATE.scope
+        self._before = before = STATE.scope
+        STATE.scope = path = before + (self.name,)
+        return path
 
     def __exit__(self, *exc: object) -> None:
         STATE.scope = self._before
@@ -91,14 +91,25 @@ def current_scope() -> tuple[str, ...]:
     return STATE.scope
 
 
+# How many threads are inside detect_anomaly(): while 0, ops skip reading the per-thread flag
+# (a thread-local read costs as much as the rest of the check).
+anomaly_threads = 0
+_anomaly_lock = threading.Lock()
+
+
 @contextmanager
 def detect_anomaly() -> Iterator[None]:
     """Check every op's output in forward and every gradient in backward for NaN/Inf."""
+    global anomaly_threads
     before, STATE.anomaly = STATE.anomaly, True
+    with _anomaly_lock:
+        anomaly_threads += 1
     try:
         yield
     finally:
         STATE.anomaly = before
+        with _anomaly_lock:
+            anomaly_threads -= 1
 
 
 def scope_str(path: tuple[str, ...]) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import context
 from .context import STATE, AnomalyError, scope_str
 from .tensor import Tensor, as_tensor
 
@@ -84,7 +85,7 @@ class Function:
             raise ShapeError(_describe(cls.op_name, parents, str(e))) from None
         if out.__class__ is not np.ndarray:
             out = np.asarray(out)
-        if STATE.anomaly and out.dtype.kind == "f" and not np.isfinite(out).all():
+        if context.anomaly_threads and STATE.anomaly and out.dtype.kind == "f" and not np.isfinite(out).all():
             raise AnomalyError(_describe(cls.op_name, parents, "forward produced NaN or Inf"))
         if STATE.grad_enabled:
             for p in parents:
