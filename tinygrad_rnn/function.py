@@ -8,6 +8,7 @@ instance (the ctx) on the output together with its parents and the active scope.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from .context import STATE, AnomalyError, scope_str
 from .tensor import Tensor, as_tensor
 
 _new = object.__new__  # an instance without __init__, without looking __new__ up on the class
+_data, _requires_grad = attrgetter("data"), attrgetter("requires_grad")  # map() them: no list-comp frame
 
 
 class ShapeError(ValueError):
@@ -49,7 +51,7 @@ class Function:
         ps = self.parents
         if len(ps) == 2:  # binary ops ask most; no list to build
             return ps[0].requires_grad, ps[1].requires_grad
-        return tuple([p.requires_grad for p in ps])
+        return tuple(map(_requires_grad, ps))
 
     @staticmethod
     def forward(ctx: Function, *arrays: Any, **kwargs: Any) -> np.ndarray:
@@ -70,13 +72,13 @@ class Function:
         ctx = _new(cls)
         try:
             if kwargs:
-                out = cls.forward(ctx, *[p.data for p in parents], **kwargs)
+                out = cls.forward(ctx, *map(_data, parents), **kwargs)
             elif len(parents) == 2:  # the common arities without building a list and unpacking it
                 out = cls.forward(ctx, parents[0].data, parents[1].data)
             elif len(parents) == 1:
                 out = cls.forward(ctx, parents[0].data)
             else:
-                out = cls.forward(ctx, *[p.data for p in parents])
+                out = cls.forward(ctx, *map(_data, parents))
         except ShapeError:
             raise
         except IndexError as e:  # stays an IndexError, so iterating over a tensor stops
