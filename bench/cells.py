@@ -28,6 +28,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -239,17 +240,23 @@ def _numpy(cell: str, p: baselines.Params, xs: np.ndarray) -> Step:
     return lambda: fn(p, xs)[0]
 
 
+_BUILDERS: dict[str, Callable[..., Step | None]] = {  # name -> builder(cell, p, xs)
+    "numpy": _numpy, "tinygrad_rnn": _tinygrad, "tinygrad lean": partial(_tinygrad, lean=True),
+    "tinygrad fused": partial(_tinygrad, fused=True), "torch nn": _torch_nn,
+    "torch primitive": _torch_primitive, "hips autograd": _hips_autograd,
+}
+
+
+def implementation(name: str, cell: str, p: baselines.Params, xs: np.ndarray) -> Step | None:
+    """One implementation of forward + BPTT (None where its package or its cell is missing)."""
+    if name not in _BUILDERS:
+        raise ValueError(f"bench: unknown implementation {name!r}; one of {', '.join(IMPLS)}")
+    return _BUILDERS[name](cell, p, xs)
+
+
 def implementations(cell: str, p: baselines.Params, xs: np.ndarray) -> dict[str, Step]:
     """Every available implementation of forward + BPTT for this cell, parameters and input."""
-    made = {
-        "numpy": _numpy(cell, p, xs),
-        "tinygrad_rnn": _tinygrad(cell, p, xs),
-        "tinygrad lean": _tinygrad(cell, p, xs, lean=True),
-        "tinygrad fused": _tinygrad(cell, p, xs, fused=True),
-        "torch nn": _torch_nn(cell, p, xs),
-        "torch primitive": _torch_primitive(cell, p, xs),
-        "hips autograd": _hips_autograd(cell, p, xs),
-    }
+    made = {name: implementation(name, cell, p, xs) for name in IMPLS}
     return {k: v for k, v in made.items() if v is not None}
 
 
