@@ -144,11 +144,23 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (z,) = ctx.saved_tensors
-        gz = np.multiply(z, z, out=np.empty(z.shape, z.dtype))  # one new array (0-d too), the rest
-        np.subtract(1, gz, out=gz)  # in place: g (1 - z^2)
+        gz = tanh_grad(ctx.saved_tensors[0])
         gz *= g
         return gz
+
+
+# The derivatives from the output z, as one new array that callers multiply by g in place.
+def tanh_grad(z: np.ndarray) -> np.ndarray:
+    """1 - z^2 for z = tanh x."""
+    d = z * z  # a numpy scalar for 0-d z, which cannot be written into
+    return np.subtract(1.0, d, out=d) if d.__class__ is np.ndarray else 1.0 - d
+
+
+def sigmoid_grad(z: np.ndarray) -> np.ndarray:
+    """z (1 - z) for z = sigmoid x."""
+    d = 1.0 - z
+    d *= z
+    return d
 
 
 def sigmoid_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -175,9 +187,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (z,) = ctx.saved_tensors
-        gz = 1 - z  # one new array, the rest in place: dz/dx * g = g z (1 - z)
-        gz *= z
+        gz = sigmoid_grad(ctx.saved_tensors[0])
         gz *= g
         return gz
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..context import scope
 from ..function import Function
-from ..ops import GetItem, sigmoid_into
+from ..ops import GetItem, sigmoid_grad, sigmoid_into, tanh_grad
 from ..tensor import Tensor
 
 
@@ -34,18 +34,6 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
     return sigmoid_into(a, a)
 
 
-# Derivatives return one new array, which the backward then multiplies by g in place.
-def _tanh_prime(h: np.ndarray) -> np.ndarray:
-    d = h * h
-    return np.subtract(1.0, d, out=d)
-
-
-def _sigmoid_prime(h: np.ndarray) -> np.ndarray:
-    d = 1.0 - h
-    d *= h
-    return d
-
-
 def _relu(a: np.ndarray) -> np.ndarray:
     return np.maximum(a, 0.0, out=a)
 
@@ -55,7 +43,7 @@ def _relu_prime(h: np.ndarray) -> np.ndarray:
 
 
 # activation name -> (s, ds/da in terms of the output h = s(a))
-_ACTIVATIONS = {"tanh": (_tanh, _tanh_prime), "sigmoid": (_sigmoid, _sigmoid_prime),
+_ACTIVATIONS = {"tanh": (_tanh, tanh_grad), "sigmoid": (_sigmoid, sigmoid_grad),
                 "relu": (_relu, _relu_prime)}
 
 
@@ -140,12 +128,12 @@ def _lstm_dz(g, c, act, tc):
     H = tc.shape[-1]
     i, f, gg, o = act
     dh, dc_in = g[0], g[1]
-    dc = dh * o * (1.0 - tc * tc) + dc_in
+    dc = dh * o * tanh_grad(tc) + dc_in
     dz = np.empty((tc.shape[0], 4 * H), dtype=tc.dtype)
-    np.multiply(dc * gg, i * (1.0 - i), out=dz[:, :H])
-    np.multiply(dc * c, f * (1.0 - f), out=dz[:, H:2 * H])
-    np.multiply(dc * i, 1.0 - gg * gg, out=dz[:, 2 * H:3 * H])
-    np.multiply(dh * tc, o * (1.0 - o), out=dz[:, 3 * H:])
+    np.multiply(dc * gg, sigmoid_grad(i), out=dz[:, :H])
+    np.multiply(dc * c, sigmoid_grad(f), out=dz[:, H:2 * H])
+    np.multiply(dc * i, tanh_grad(gg), out=dz[:, 2 * H:3 * H])
+    np.multiply(dh * tc, sigmoid_grad(o), out=dz[:, 3 * H:])
     return dz, dc
 
 
@@ -220,10 +208,10 @@ class GRUStep(Function):
         r, z = rz
         d_in = np.empty((g.shape[0], 3 * H), dtype=g.dtype)   # d loss / d (x W + b)
         dan = g * (1.0 - z)
-        dan *= 1.0 - n * n
+        dan *= tanh_grad(n)
         d_in[:, 2 * H:] = dan
-        np.multiply(dan * hn, r * (1.0 - r), out=d_in[:, :H])
-        np.multiply(g * (h - n), z * (1.0 - z), out=d_in[:, H:2 * H])
+        np.multiply(dan * hn, sigmoid_grad(r), out=d_in[:, :H])
+        np.multiply(g * (h - n), sigmoid_grad(z), out=d_in[:, H:2 * H])
         d_hid = d_in.copy()                                   # d loss / d (h U)
         dan *= r
         d_hid[:, 2 * H:] = dan
