@@ -55,9 +55,10 @@ def _command(tool: str, cache: int | None, cell: str, size: str, impl: str, call
 
 
 def count(cell: str, size: str, impls: list[str], calls: tuple[int, int], cache: int | None) -> dict:
-    """{impl: {metric: per-call count}}: all valgrind runs at once, one BLAS thread each."""
+    """{impl: {metric: per-call count}}: all valgrind runs at once, one BLAS thread each, one hash seed."""
     tool = "cachegrind" if cache else "callgrind"
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PYTHONHASHSEED": "0"}  # a random hash seed moves small counts by up to 5% between runs
     runs = {(impl, n): subprocess.Popen(_command(tool, cache, cell, size, impl, n), env=env, text=True,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             for impl in impls for n in calls}
