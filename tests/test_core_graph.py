@@ -392,6 +392,23 @@ def test_reused_leaf_gets_all_contributions_when_its_buffer_is_adopted():
     np.testing.assert_allclose(w.grad, expected, rtol=1e-14)
 
 
+def test_a_view_gradient_then_a_fresh_one_add_up_without_touching_the_view():
+    # a first gets a view of the stacked gradient, then new arrays (from a * 3 and a @ M): the
+    # sum may be formed in a new array, never in the view (a part of the stack's gradient)
+    h = tg.Tensor(np.array([[1.0, 2.0]]), requires_grad=True)
+    M = tg.Tensor(np.array([[1.0, -1.0], [0.5, 2.0]]))
+    a = h * 1.0
+    through_matmul = a @ M
+    hs = tg.stack([a, a * 3.0]).retain_grad()
+    loss = (hs * hs).sum() + through_matmul.sum()
+    loss.backward()
+    A = a.data
+    np.testing.assert_allclose(hs.grad, 2 * np.stack([A, 3 * A]), rtol=1e-15)
+    expected = 2 * A + 3 * (2 * 3 * A) + np.ones((1, 2)) @ M.data.T
+    np.testing.assert_allclose(a.grad, expected, rtol=1e-15)
+    np.testing.assert_allclose(h.grad, expected, rtol=1e-15)
+
+
 def test_factories_take_tensor_keywords():
     z = tg.zeros((2, 3), requires_grad=True, name="z")
     o = tg.ones(4, dtype=np.float32)

@@ -76,6 +76,21 @@ def test_pow_forward_and_gradient(p, domain):
     check_op(lambda x: x ** p, lambda a: a ** p, domain=domain)
 
 
+@pytest.mark.parametrize("p", [2.0, 3.0, 0.5])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+def test_pow_under_a_reduction_gets_the_broadcast_gradient_in_one_pass(p, dtype, reduce):
+    a = np.linspace(0.2, 3.0, 12).reshape(3, 4).astype(dtype)
+    x = tg.Tensor(a, requires_grad=True)
+    y = x ** p
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y.data, a.astype(np.float64) ** p, rtol=1e-6)
+    getattr(y, reduce)().backward()  # its gradient reaches pow as one value broadcast
+    scale = 1.0 if reduce == "sum" else 1.0 / a.size
+    assert x.grad.dtype == dtype and x.grad.shape == a.shape
+    np.testing.assert_allclose(x.grad, scale * p * a.astype(np.float64) ** (p - 1), rtol=1e-6)
+
+
 def test_pow_zero_has_zero_gradient_at_zero():
     x = tg.Tensor([0.0, 2.0], requires_grad=True)
     with warnings.catch_warnings():

@@ -84,14 +84,19 @@ def _backward(root: Tensor, seed: np.ndarray, keep_intermediate: bool) -> list[T
                     if pg.__class__ is not np.ndarray or pg.shape != p.data.shape or pg.dtype != p.data.dtype:
                         pg = _conform(pg, p, ctx.op_name)  # un-broadcast, cast: the rare path
                     have = grads.get(p)
+                    adoptable = fresh and pg is not g and pg.base is None  # new and nobody else's
                     if have is None:
                         grads[p] = pg
-                        if fresh and pg is not g and pg.base is None:  # new and nobody else's: adopt
+                        if adoptable:
                             owned.add(p)  # (else it may be shared: never written into)
                     elif p in owned:
                         have += pg
-                    else:
-                        grads[p] = _own_sum(have, pg)  # a fresh buffer: ours to add into from now on
+                    else:  # from now on a buffer of ours to add into: pg if we may, else a new one
+                        if adoptable:
+                            pg += have
+                            grads[p] = pg
+                        else:
+                            grads[p] = _own_sum(have, pg)
                         owned.add(p)
                 if check and not np.isfinite(grads[p]).all():
                     raise AnomalyError(

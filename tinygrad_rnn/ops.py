@@ -96,6 +96,8 @@ class Pow(Function):
     def forward(ctx, x, exponent):
         ctx.save_for_backward(x)
         ctx.p = exponent
+        if exponent == 2 and x.dtype.kind == "f":
+            return np.square(x)  # x ** 2.0 takes numpy's general power loop: twice the time
         return x ** exponent
 
     @staticmethod
@@ -104,7 +106,9 @@ class Pow(Function):
         p = ctx.p
         if p == 0:
             return np.zeros_like(x)  # x^0 is constant; p x^(p-1) would be 0 * inf at x = 0
-        gx = x * 2 if p == 2 else x ** (p - 1)  # one new array, the rest in place: g p x^(p-1)
+        if not any(g.strides) and g.size:  # one value broadcast (sum(x^p) above): a single pass
+            return x * (p * g.flat[0]) if p == 2 else x ** (p - 1) * (p * g.flat[0])
+        gx = x * 2.0 if p == 2 else x ** (p - 1)  # one new array, the rest in place: g p x^(p-1)
         if p != 2:
             gx *= p
         gx *= g
