@@ -103,8 +103,8 @@ def _backward(root: Tensor, seed: np.ndarray, keep_intermediate: bool) -> list[T
                         f"{ctx.op_name}: backward produced NaN or Inf for an input of shape "
                         f"{p.shape} [input shapes {', '.join(str(q.shape) for q in parents)}; "
                         f"scope {scope_str(node.scope)}]")
-            # let go of this node's gradients before the next backward allocates its own: they
-            # were added in (or adopted), and freed now the next ones reuse their memory in cache
+            # drop the references to this node's gradients (each was adopted or added in): freed
+            # now, their memory is reused, still in cache, by the next node's backward
             in_grads = pg = have = None
     finally:
         STATE.grad_enabled = was_enabled

@@ -106,12 +106,13 @@ class Pow(Function):
         p = ctx.p
         if p == 0:
             return np.zeros_like(x)  # x^0 is constant; p x^(p-1) would be 0 * inf at x = 0
-        if not any(g.strides) and g.size:  # one value broadcast (sum(x^p) above): a single pass
-            return x * (p * g.flat[0]) if p == 2 else x ** (p - 1) * (p * g.flat[0])
-        gx = x * 2.0 if p == 2 else x ** (p - 1)  # one new array, the rest in place: g p x^(p-1)
+        folded = not any(g.strides) and g.size  # g is one value broadcast (a sum of x^p): fold it in
+        scale = p * g.flat[0] if folded else p
+        gx = x * scale if p == 2 else x ** (p - 1)  # one new array, the rest in place: g p x^(p-1)
         if p != 2:
-            gx *= p
-        gx *= g
+            gx *= scale
+        if not folded:
+            gx *= g
         return gx
 
 
