@@ -109,10 +109,11 @@ def _lstm_forward(x, h, c, W, U, b):
     z += b
     # each gate into its own contiguous block: on (B, H) slices of z every later op (and all of
     # the backward) would take numpy's strided path, about 2.5x slower per call at (32, 128)
-    act = np.empty((4, *h.shape), dtype=z.dtype)
-    for k in (0, 1, 3):
-        sigmoid_into(z[:, k * H:(k + 1) * H], act[k])
-    np.tanh(z[:, 2 * H:3 * H], out=act[2])
+    gates = z.reshape(-1, 4, H).transpose(1, 0, 2)  # (4, B, H): views of z's i, f, g, o blocks
+    act = np.empty(gates.shape, dtype=z.dtype)
+    sigmoid_into(gates[:2], act[:2])  # i and f in one call
+    np.tanh(gates[2], out=act[2])
+    sigmoid_into(gates[3], act[3])
     i, f, gg, o = act
     out = np.empty((2, *h.shape), dtype=z.dtype)  # h and c each contiguous: h @ U next step
     h_new, c_new = out
