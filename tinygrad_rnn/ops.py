@@ -29,7 +29,11 @@ class Scatter:
 
     def add_into(self, buf: np.ndarray) -> None:
         if self.basic:
-            buf[self.index] += self.values
+            part = buf[self.index]
+            if part.__class__ is np.ndarray:  # a view: add in place (`buf[i] += v` also copies it back)
+                part += self.values
+            else:  # a single element comes out as a scalar copy
+                buf[self.index] += self.values
         else:
             np.add.at(buf, self.index, self.values)  # repeated integer indices accumulate
 
