@@ -336,6 +336,8 @@ def _is_basic(index: Any) -> bool:
 
 class GetItem(Function):
     """z = x[index] (basic or integer-array);  dz/dx = g scattered back at index"""
+    __slots__ = ("index", "basic")  # no __dict__ per node: four of these per LSTM step
+
     @staticmethod
     def forward(ctx, x, index):
         ctx.index, ctx.basic = index, _is_basic(index)
