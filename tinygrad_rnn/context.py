@@ -82,7 +82,7 @@ class scope:  # noqa: N801  (used like the function it replaces: `with scope("t=
         STATE.scope = path = before + (self.name,)
         return path
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:  # no *args tuple
         STATE.scope = self._before
 
 

@@ -72,7 +72,10 @@ class Function:
         ctx = _new(cls)
         try:
             if kwargs:
-                out = cls.forward(ctx, *map(_data, parents), **kwargs)
+                if len(parents) == 1:  # getitem, sum, reshape, ...: no tuple built from a map
+                    out = cls.forward(ctx, parents[0].data, **kwargs)
+                else:
+                    out = cls.forward(ctx, *map(_data, parents), **kwargs)
             elif len(parents) == 2:  # the common arities without building a list and unpacking it
                 out = cls.forward(ctx, parents[0].data, parents[1].data)
             elif len(parents) == 1:
