@@ -84,19 +84,17 @@ def _backward(root: Tensor, seed: np.ndarray, keep_intermediate: bool) -> list[T
                     if pg.__class__ is not np.ndarray or pg.shape != p.data.shape or pg.dtype != p.data.dtype:
                         pg = _conform(pg, p, ctx.op_name)  # un-broadcast, cast: the rare path
                     have = grads.get(p)
-                    adoptable = fresh and pg is not g and pg.base is None  # new and nobody else's
-                    if have is None:
-                        grads[p] = pg
-                        if adoptable:
-                            owned.add(p)  # (else it may be shared: never written into)
-                    elif p in owned:
+                    if have is not None and p in owned:
                         have += pg
-                    else:  # from now on a buffer of ours to add into: pg if we may, else a new one
-                        if adoptable:
+                    elif fresh and pg is not g and pg.base is None:  # new and nobody else's: adopt it
+                        if have is not None:
                             pg += have
-                            grads[p] = pg
-                        else:
-                            grads[p] = _own_sum(have, pg)
+                        grads[p] = pg
+                        owned.add(p)
+                    elif have is None:
+                        grads[p] = pg  # it may be shared: never written into
+                    else:
+                        grads[p] = _own_sum(have, pg)  # a fresh buffer: ours to add into from now on
                         owned.add(p)
                 if check and not np.isfinite(grads[p]).all():
                     raise AnomalyError(
