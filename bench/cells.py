@@ -5,7 +5,7 @@ xs (T, B, I), loss = sum_t sum(h_t ** 2), gradients w.r.t. all weights. Implemen
 
 - "numpy":            bench/baselines.py, hand-written forward + hand-derived BPTT (the bar)
 - "tinygrad_rnn":     the cells of tinygrad_rnn.nn (primitive ops), loss.backward()
-- "tinygrad lean":    the same with loss.backward(keep_intermediate=False)
+- "tinygrad lean":    the same recorded inside tg.lean(), loss.backward(keep_intermediate=False)
 - "tinygrad fused":   the cell made with fused=True (one op per step)
 - "torch nn":         torch.nn.RNN / LSTM / GRU (no dampened cell there)
 - "torch primitive":  the same cell written from eager torch ops, step by step
@@ -116,8 +116,9 @@ def _tinygrad(cell: str, p: baselines.Params, xs: np.ndarray, lean: bool = False
     def step() -> float:
         for w in weights:
             w.grad = None
-        hs, _ = unroll(module, xs)
-        loss = (tg.stack(hs) ** 2).sum()
+        with tg.lean() if lean else contextlib.nullcontext():
+            hs, _ = unroll(module, xs)
+            loss = (tg.stack(hs) ** 2).sum()
         loss.backward(keep_intermediate=not lean)
         return loss.item()
     step.grads = lambda: {name: t.grad for name, t in params.items()}  # checked against the baseline

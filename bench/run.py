@@ -296,7 +296,8 @@ def main(argv: list[str] | None = None) -> None:
         lines += ["## Per-op overhead (bench/ops.py, one BLAS thread)", "", *ops_table(ops_rows), ""]
     lines += ["## Cells: forward + BPTT", "",
               "Implementations: `numpy` hand-written (the bar); `tinygrad_rnn` the default primitive-op "
-              "cells of tinygrad_rnn.nn, `loss.backward()`; `tinygrad lean` the same with "
+              "cells of tinygrad_rnn.nn, `loss.backward()`; `tinygrad lean` the same recorded inside "
+              "`tg.lean()` (the graph keeps only the values some backward needs) with "
               "`backward(keep_intermediate=False)`; `tinygrad fused` the cells made with `fused=True` "
               "(one op per step); `torch nn` torch.nn.RNN/LSTM/GRU (no dampened cell there); "
               "`torch primitive` the same cell from eager torch ops step by step; `hips autograd` the "

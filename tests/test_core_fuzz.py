@@ -2,6 +2,8 @@
 reusing earlier nodes, evaluates each with the engine and with plain numpy, and checks the
 values and the gradients (against central finite differences)."""
 
+import contextlib
+
 import numpy as np
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -76,12 +78,16 @@ def test_random_expression_graphs_values_and_gradients(program):
 
 @given(program=_program())
 def test_lean_mode_gives_the_same_leaf_gradients(program):
+    """Lean backward (keep_intermediate=False) and a graph recorded inside tg.lean()."""
     inputs, steps = program
     assume(np.isfinite(_run(steps, inputs, 2)))
     grads = []
-    for keep in (True, False):
+    plain = contextlib.nullcontext
+    for keep, recording in ((True, plain), (False, plain), (False, tg.lean)):
         tensors = [tg.Tensor(x.copy(), requires_grad=True) for x in inputs]
-        _run(steps, tensors, 1).backward(keep_intermediate=keep)
+        with recording():
+            out = _run(steps, tensors, 1)
+        out.backward(keep_intermediate=keep)
         grads.append([t.grad for t in tensors])
-    for a, b in zip(*grads):
-        assert (a is None and b is None) or np.array_equal(a, b)
+    for a, b, c in zip(*grads):
+        assert (a is None and b is None and c is None) or (np.array_equal(a, b) and np.array_equal(a, c))

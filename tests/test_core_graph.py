@@ -1,6 +1,7 @@
 """Graph shapes that broke other engines, gradient bookkeeping across backward calls, the
 recording context (no_grad, scope, threads), deep chains, memory and dtypes."""
 
+import contextlib
 import gc
 import threading
 import weakref
@@ -142,6 +143,86 @@ def test_lean_mode_keeps_only_leaves_and_retained():
     assert z.grad is None and loss.grad is None  # stale grads from the first pass are cleared
     np.testing.assert_allclose(h.grad, 1 - np.tanh(h.data) ** 2)
     np.testing.assert_allclose(w.grad, 2 * w.data * (1 - np.tanh(h.data) ** 2))
+
+
+def test_a_lean_graph_frees_what_no_backward_needs_and_keeps_what_one_does():
+    x = tg.Tensor(np.linspace(-1, 1, 6).reshape(2, 3))
+    w = tg.Tensor(np.linspace(0.5, 1.5, 12).reshape(3, 4), requires_grad=True)
+    for lean, freed in ((False, False), (True, True)):
+        with tg.lean() if lean else contextlib.nullcontext():
+            xw = x @ w  # add's backward needs neither input
+            s = xw + 1.0
+            y = s.tanh()  # tanh's backward needs its output: kept
+        values = weakref.ref(xw.data), weakref.ref(s.data), weakref.ref(y.data)
+        del xw, s
+        assert (values[0]() is None, values[1]() is None) == (freed, freed)
+        loss = (y * y).sum()
+        del y
+        assert values[2]() is not None
+        loss.backward()
+        t = np.tanh(x.data @ w.data + 1.0)
+        np.testing.assert_allclose(w.grad, x.data.T @ (2 * t * (1 - t * t)), rtol=1e-13)
+        w.grad = None
+
+
+def test_a_lean_graph_records_stand_ins_that_have_no_value_but_show_gradients_on_their_tensors():
+    w = tg.Tensor([1.0, 2.0], requires_grad=True)
+    with tg.lean():
+        h = w * w
+        h2 = h.tanh()
+        h2.name = "h2"
+        loss = h2.sum() + h.sum()
+    stand_in = loss.parents[0].parents[0]
+    assert stand_in is not h2 and stand_in.op == "tanh" and stand_in.parents[0] is not h
+    assert stand_in.name == "h2" and "no value kept" in repr(stand_in)
+    assert not stand_in.has_value and h2.has_value and w.has_value
+    assert stand_in.shape == h2.shape and stand_in.dtype == h2.dtype
+    loss.backward()  # every tensor still held shows its gradient, as in a default graph
+    np.testing.assert_array_equal(h2.grad, [1.0, 1.0])
+    np.testing.assert_allclose(h.grad, 1 - np.tanh(h.data) ** 2 + 1)
+    np.testing.assert_allclose(w.grad, 2 * w.data * h.grad)
+    loss.backward(keep_intermediate=False)
+    assert h.grad is None and h2.grad is None
+    h.retain_grad()  # after h was recorded: its stand-in keeps (and accumulates) it now
+    loss.backward(keep_intermediate=False)
+    loss.backward(keep_intermediate=False)
+    np.testing.assert_allclose(h.grad, 2 * (1 - np.tanh(h.data) ** 2 + 1))
+    assert h2.grad is None
+
+
+def test_lean_is_a_property_of_the_tensors_made_inside_wherever_they_are_used():
+    w = tg.Tensor([0.5, -1.0], requires_grad=True)
+    h = (w * 3.0).tanh()  # made outside: recorded as itself, also by ops inside lean()
+    with tg.lean():
+        a = h * h
+    loss = (a + h).sum()  # made inside: recorded by its stand-in, also by ops outside
+    assert loss.parents[0].parents[1] is h and loss.parents[0].parents[0] is not a
+    assert a.parents[0] is h and not loss.parents[0].parents[0].has_value
+    loss.backward()
+    t = np.tanh(3 * w.data)
+    np.testing.assert_allclose(w.grad, (2 * t + 1) * (1 - t * t) * 3, rtol=1e-13)
+    np.testing.assert_allclose(h.grad, 2 * t + 1, rtol=1e-13)
+    np.testing.assert_array_equal(a.grad, [1.0, 1.0])
+
+
+def test_lean_recording_stays_in_the_thread_that_asked_for_it():
+    inside, leave, seen = threading.Event(), threading.Event(), {}
+
+    def worker():
+        with tg.lean():
+            inside.set()
+            leave.wait(5)
+            h = tg.Tensor([1.0], requires_grad=True) * 2.0
+            seen["worker"] = (h * h).parents[0].has_value
+
+    t = threading.Thread(target=worker)
+    t.start()
+    assert inside.wait(5)
+    h = tg.Tensor([1.0], requires_grad=True) * 2.0
+    here = (h * h).parents[0] is h
+    leave.set()
+    t.join()
+    assert here and seen["worker"] is False
 
 
 def test_intermediate_with_no_gradient_this_pass_shows_none():

@@ -264,6 +264,16 @@ def test_constants_fold_into_ops_and_values_show_data_and_grad():
     assert "data [ 0.5 -1. ]" in d.source and "grad [-2. -2.]" in d.source
 
 
+def test_a_lean_graph_draws_its_stand_ins_as_values_not_kept():
+    x = tg.Tensor(np.array([0.5, -1.0]), requires_grad=True, name="x")
+    with tg.lean():
+        y = (x * 2.0).tanh().sum()
+    y.backward()
+    d = draw(y, values=True)
+    assert d.source.count("value not kept (lean)") == 2  # x * 2 and its tanh; x and y have values
+    assert "data [ 0.5 -1. ]" in d.source
+
+
 def test_save_dot_and_html_and_bad_extension(tmp_path):
     loss, _, _, _ = _elman(T=2)
     d = draw(loss)

@@ -120,6 +120,16 @@ def test_values_and_gradients_are_the_engines(small_lstm):
     assert summarised == 0  # H=2: every array of this graph is small enough to embed in full
 
 
+def test_a_lean_graphs_stand_ins_have_no_value_on_the_page():
+    x = tg.Tensor(np.array([0.5, -1.0]), requires_grad=True, name="x")
+    with tg.lean():
+        y = (x * 2.0).tanh().sum()
+    order = backward(y)
+    data = page_data(html_page(draw(y), order))
+    kept = {e["op"]: e["value"] is not None for e in data["tensors"]}
+    assert kept == {None: True, "mul": False, "tanh": False, "sum": True}
+
+
 def test_hand_derived_numbers(small_lstm):
     loss, hs, target, _, _, data = small_lstm
     by_name = {e["name"]: e for e in data["tensors"] if e["name"]}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from operator import attrgetter
 from typing import Any
+from weakref import ref
 
 import numpy as np
 
@@ -65,6 +66,8 @@ def _backward(root: Tensor, seed: np.ndarray, keep_intermediate: bool) -> list[T
                     continue
             else:
                 node.grad = g if keep_intermediate else None
+            if node._node.__class__ is ref:  # a lean graph's stand-in: show the gradient on its tensor
+                _show_on_tensor(node)
             if g is None:
                 continue
             in_grads = ctx.backward(ctx, g)  # one per input, in the broadcast shape (or None)
@@ -107,6 +110,12 @@ def _backward(root: Tensor, seed: np.ndarray, keep_intermediate: bool) -> list[T
     finally:
         STATE.grad_enabled = was_enabled
     return order
+
+
+def _show_on_tensor(stand_in: Tensor) -> None:
+    t = stand_in._node()
+    if t is not None:  # still referenced outside the graph
+        t.grad = stand_in.grad
 
 
 def _seed(root: Tensor, grad: Any) -> np.ndarray:

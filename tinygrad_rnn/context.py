@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 
 class AnomalyError(FloatingPointError):
@@ -20,6 +20,7 @@ class _State(threading.local):
         self.grad_enabled = True
         self.scope: tuple[str, ...] = ()
         self.anomaly = False
+        self.lean = False
 
 
 STATE = _State()
@@ -91,25 +92,44 @@ def current_scope() -> tuple[str, ...]:
     return STATE.scope
 
 
-# How many threads are inside detect_anomaly(): while 0, ops skip reading the per-thread flag
-# (a thread-local read costs as much as the rest of the check).
-anomaly_threads = 0
-_anomaly_lock = threading.Lock()
+class _Switch:
+    """A per-thread flag (an attribute of STATE) and how many threads have it on: while none
+    has, ops skip the thread-local read, which costs as much as the rest of the check."""
+
+    __slots__ = ("flag", "threads", "used", "_lock")
+
+    def __init__(self, flag: str) -> None:
+        self.flag, self.threads, self._lock = flag, 0, threading.Lock()
+        self.used = False  # whether any thread ever turned it on
+
+    @contextmanager
+    def on(self) -> Iterator[None]:
+        before = getattr(STATE, self.flag)
+        setattr(STATE, self.flag, True)
+        with self._lock:
+            self.threads += 1
+            self.used = True
+        try:
+            yield
+        finally:
+            setattr(STATE, self.flag, before)
+            with self._lock:
+                self.threads -= 1
 
 
-@contextmanager
-def detect_anomaly() -> Iterator[None]:
+ANOMALY, LEAN = _Switch("anomaly"), _Switch("lean")
+
+
+def detect_anomaly() -> AbstractContextManager[None]:
     """Check every op's output in forward and every gradient in backward for NaN/Inf."""
-    global anomaly_threads
-    before, STATE.anomaly = STATE.anomaly, True
-    with _anomaly_lock:
-        anomaly_threads += 1
-    try:
-        yield
-    finally:
-        STATE.anomaly = before
-        with _anomaly_lock:
-            anomaly_threads -= 1
+    return ANOMALY.on()
+
+
+def lean() -> AbstractContextManager[None]:
+    """Tensors made inside are lean: graphs record them by value-free stand-ins and keep only the
+    values that some backward needs, so a value is freed with its last reference outside the graph
+    (as in PyTorch). Gradients, of leaves and of the tensors you hold, are the same as without."""
+    return LEAN.on()
 
 
 def scope_str(path: tuple[str, ...]) -> str:

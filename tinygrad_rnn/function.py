@@ -13,9 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from . import context
-from .context import STATE, AnomalyError, scope_str
-from .tensor import Tensor, as_tensor
+from .context import ANOMALY, LEAN, STATE, AnomalyError, scope_str
+from .tensor import MADE_LEAN, Tensor, as_tensor
 
 _new = object.__new__  # an instance without __init__, without looking __new__ up on the class
 _data, _requires_grad = attrgetter("data"), attrgetter("requires_grad")  # map() them: no list-comp frame
@@ -90,14 +89,28 @@ class Function:
             raise ShapeError(_describe(cls.op_name, parents, str(e))) from None
         if out.__class__ is not np.ndarray:
             out = np.asarray(out)
-        if context.anomaly_threads and STATE.anomaly and out.dtype.kind == "f" and not np.isfinite(out).all():
+        if ANOMALY.threads and STATE.anomaly and out.dtype.kind == "f" and not np.isfinite(out).all():
             raise AnomalyError(_describe(cls.op_name, parents, "forward produced NaN or Inf"))
         if STATE.grad_enabled:
             for p in parents:
                 if p.requires_grad:
-                    ctx.parents = parents
-                    return Tensor._make(out, ctx)
+                    if not LEAN.used:  # no tensor was ever made inside lean(): nothing to check
+                        ctx.parents = parents
+                        return Tensor._make(out, ctx)
+                    ctx.parents = _stand_ins(parents)
+                    t = Tensor._make(out, ctx)
+                    if LEAN.threads and STATE.lean:
+                        t._node = MADE_LEAN
+                    return t
         return Tensor._make(out, None)
+
+
+def _stand_ins(parents: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    """What a graph records: each parent made inside lean() replaced by its value-free stand-in."""
+    if len(parents) == 2:  # most ops: no list to build
+        a, b = parents
+        return (a if a._node is None else a._stand_in(), b if b._node is None else b._stand_in())
+    return tuple([p if p._node is None else p._stand_in() for p in parents])
 
 
 def _describe(op: str, parents: tuple[Tensor, ...], what: str) -> str:

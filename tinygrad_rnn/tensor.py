@@ -6,7 +6,9 @@ Operators delegate to the ops in `ops.py`; `backward()` delegates to `autograd.p
 from __future__ import annotations
 
 import itertools
+from functools import lru_cache
 from typing import Any
+from weakref import ref
 
 import numpy as np
 
@@ -15,13 +17,17 @@ from .context import STATE
 # Creation order: every tensor is made after its parents, so sorting by it is a topological order.
 _SEQ = itertools.count()
 _new = object.__new__  # an instance without __init__, without looking __new__ up on the class
+MADE_LEAN = "made inside lean()"  # a Tensor's _node until it has a stand-in
 _ACCEPTED = "a numpy array, a Python number or (nested) list, or a Tensor"
 
 
 class Tensor:
     """A numpy array with reverse-mode autodiff. Leaves have op None and no parents."""
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "scope", "_ctx", "_retain", "_seq", "__weakref__")
+    # _node: None; MADE_LEAN for an op output made inside lean(); once such a tensor is an op's
+    # input, the stand-in that graphs record in its place; for a stand-in, a weak reference back
+    __slots__ = ("data", "grad", "requires_grad", "name", "scope", "_ctx", "_retain", "_seq", "_node",
+                 "__weakref__")
     __array_priority__ = 1000  # numpy defers `array + tensor` to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None,
@@ -33,6 +39,7 @@ class Tensor:
         self._ctx = None
         self._retain = False
         self._seq = next(_SEQ)
+        self._node = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -47,8 +54,23 @@ class Tensor:
         t._ctx = ctx
         t._retain = False
         t._seq = next(_SEQ)
+        t._node = None
         t.requires_grad = ctx is not None
         return t
+
+    def _stand_in(self) -> Tensor:
+        """How graphs record a tensor made inside lean(): the same op, parents, name, scope and
+        place in the order, no value (a zero-strided placeholder); its gradient shows on self."""
+        n = self._node
+        if n is MADE_LEAN:
+            self._node = n = _new(Tensor)
+            n.data = _placeholder(self.data.shape, self.data.dtype)
+            n.grad = None
+            n.name, n.scope, n._ctx, n._seq = self.name, self.scope, self._ctx, self._seq
+            n._retain, n._node, n.requires_grad = self._retain, ref(self), True
+        elif n.__class__ is ref:  # self is a stand-in already
+            return self
+        return n
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
         """Make this (floating-point) leaf record ops and receive a gradient; returns self."""
@@ -86,6 +108,8 @@ class Tensor:
         extra = f", name={self.name!r}" if self.name else ""
         extra += f", op={self.op}" if self._ctx is not None else ""
         extra += ", requires_grad=True" if self.requires_grad and self._ctx is None else ""
+        if not self.has_value:
+            return f"tensor(<no value kept: made inside lean()>, shape={self.shape}{extra})"
         body = np.array2string(self.data, precision=4, threshold=20, separator=", ",
                                prefix="tensor(")
         return f"tensor({body}{extra})"
@@ -105,7 +129,14 @@ class Tensor:
     def retain_grad(self) -> Tensor:
         """Keep (and accumulate across calls) this non-leaf's gradient, also in lean mode."""
         self._retain = True
+        if self._node.__class__ is Tensor:  # graphs record its stand-in: that keeps it for us
+            self._node._retain = True
         return self
+
+    @property
+    def has_value(self) -> bool:
+        """False for a stand-in, which graphs record for a tensor made inside `lean()`: no value kept."""
+        return self._node.__class__ is not ref
 
     def backward(self, grad: Any = None, keep_intermediate: bool = True) -> None:
         """Reverse-mode pass from this tensor; see `autograd.backward`."""
@@ -211,6 +242,12 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         except (ValueError, TypeError) as e:
             raise TypeError(f"Tensor: cannot make an array from {type(data).__name__}: {e}") from None
     raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__}; accepted: {_ACCEPTED}")
+
+
+@lru_cache(maxsize=1024)
+def _placeholder(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A read-only array of this shape and dtype that takes no memory (one 0 seen everywhere)."""
+    return np.broadcast_to(np.zeros((), dtype), shape)
 
 
 def as_tensor(x: Any, dtype: Any = None) -> Tensor:

@@ -405,7 +405,9 @@ def op_text(t: Tensor, folded: set[int]) -> str:
 
 def _values_rows(t: Tensor) -> list[str]:
     rows = []
-    if t.data.size <= _SMALL:
+    if not t.has_value:
+        rows.append("value not kept (lean)")
+    elif t.data.size <= _SMALL:
         rows.append("data " + np.array2string(np.asarray(t.data), precision=3, separator=" ",
                                               suppress_small=True))
         if t.grad is not None:

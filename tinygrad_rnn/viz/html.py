@@ -192,7 +192,7 @@ def _tensor_json(t: Tensor, f: int, b: int | None, is_root: bool, index: dict[in
     return {"name": t.name, "op": t.op, "optext": None if t.is_leaf else op_text(t, set()),
             "scope": list(t.scope), "shape": list(t.shape),
             "dtype": str(t.dtype), "kind": kind, "f": f, "b": b, "parents": parents,
-            "value": _array_json(t.data), "grad": grad,
+            "value": _array_json(t.data) if t.has_value else None, "grad": grad,
             "gcolor": None if grad is None else PALETTE[grad_bin(float(np.linalg.norm(t.grad)))]}
 
 

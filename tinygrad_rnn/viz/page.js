@@ -159,7 +159,8 @@
     row("backward", t.b !== null ? `step ${t.b} of ${B}` : "—");
     box.append(meta);
     box.append(el("h3", {}, "value"));
-    box.append(computed(i) ? arrayBlock(t.value, t.shape) : el("div", { class: "later" }, `computed at forward step ${t.f}`));
+    if (!t.value) box.append(el("div", { class: "later" }, "not kept: made inside lean()"));
+    else box.append(computed(i) ? arrayBlock(t.value, t.shape) : el("div", { class: "later" }, `computed at forward step ${t.f}`));
     box.append(el("h3", {}, `gradient ∂${rootName}/∂${dlabel(t)}`));
     if (t.b === null) box.append(el("div", { class: "later" }, B ? "none: does not require grad" : "backward has not run"));
     else if (!gradDone(i)) box.append(el("div", { class: "later" }, `complete at backward step ${t.b}`));
@@ -179,7 +180,7 @@
       for (const i of named) {
         const t = T[i];
         const g = gradDone(i) && t.grad ? `, ‖grad‖ ${num(t.grad.norm)}` : "";
-        ul.append(el("li", {}, `${t.name} ${shapeText(t.shape)}` + (computed(i) ? `, ‖value‖ ${num(t.value.norm)}` : "") + g));
+        ul.append(el("li", {}, `${t.name} ${shapeText(t.shape)}` + (computed(i) && t.value ? `, ‖value‖ ${num(t.value.norm)}` : "") + g));
       }
       box.append(ul);
     }
