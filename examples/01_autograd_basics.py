@@ -115,14 +115,18 @@ except tg.AnomalyError as e:
 # %% [markdown]
 # ## Lean mode
 #
-# For long training runs `backward(keep_intermediate=False)` leaves gradients only on the
-# leaves (and on tensors marked with `retain_grad()`), not on every intermediate tensor.
+# For long training runs, record inside `tg.lean()`: the graph then keeps only the values that
+# some backward needs (x @ w and x @ w + b are freed at once; tanh keeps its output), and
+# `backward(keep_intermediate=False)` leaves gradients only on the leaves (and on tensors
+# marked with `retain_grad()`), not on every intermediate tensor.
 
 # %%
 w.grad = b.grad = None
-y2 = (x @ w + b).tanh()
+with tg.lean():
+    y2 = (x @ w + b).tanh()
+    loss2 = ((y2 - 0.5) ** 2).sum()
 y2.retain_grad()
-loss2 = ((y2 - 0.5) ** 2).sum()
 loss2.backward(keep_intermediate=False)
 print("lean: w.grad =", w.grad.ravel(), " y2.grad (retained) =", y2.grad.ravel(),
       " loss2.grad =", loss2.grad)
+print("x @ w + b kept by the graph:", y2.parents[0].has_value)
