@@ -190,6 +190,21 @@ def test_a_lean_graph_records_stand_ins_that_have_no_value_but_show_gradients_on
     assert h2.grad is None
 
 
+def test_a_lean_tensor_whose_array_its_first_use_saves_is_recorded_as_itself():
+    w = tg.Tensor([0.5, -1.0], requires_grad=True)
+    with tg.lean():
+        s = w + 1.0
+        y = s * s  # mul saves both inputs: a stand-in for s would free nothing
+        t = y.tanh()  # tanh saves its output, not its input: y gets a stand-in
+        loss = (t + s).sum()
+    assert y.parents == (s, s) and loss.parents[0].parents[1] is s
+    assert t.parents[0] is not y and not t.parents[0].has_value
+    loss.backward()
+    th = np.tanh((w.data + 1) ** 2)
+    np.testing.assert_allclose(s.grad, (1 - th ** 2) * 2 * (w.data + 1) + 1, rtol=1e-13)
+    np.testing.assert_allclose(w.grad, s.grad, rtol=0)
+
+
 def test_lean_is_a_property_of_the_tensors_made_inside_wherever_they_are_used():
     w = tg.Tensor([0.5, -1.0], requires_grad=True)
     h = (w * 3.0).tanh()  # made outside: recorded as itself, also by ops inside lean()
@@ -213,13 +228,13 @@ def test_lean_recording_stays_in_the_thread_that_asked_for_it():
             inside.set()
             leave.wait(5)
             h = tg.Tensor([1.0], requires_grad=True) * 2.0
-            seen["worker"] = (h * h).parents[0].has_value
+            seen["worker"] = (h + h).parents[0].has_value
 
     t = threading.Thread(target=worker)
     t.start()
     assert inside.wait(5)
     h = tg.Tensor([1.0], requires_grad=True) * 2.0
-    here = (h * h).parents[0] is h
+    here = (h + h).parents[0] is h
     leave.set()
     t.join()
     assert here and seen["worker"] is False

@@ -69,6 +69,7 @@ class Function:
                 parents = tuple(as_tensor(x) for x in inputs)
                 break
         ctx = _new(cls)
+        ctx.saved_tensors = ()  # for ops that save nothing
         try:
             if kwargs:
                 if len(parents) == 1:  # getitem, sum, reshape, ...: no tuple built from a map
@@ -97,7 +98,7 @@ class Function:
                     if not LEAN.used:  # no tensor was ever made inside lean(): nothing to check
                         ctx.parents = parents
                         return Tensor._make(out, ctx)
-                    ctx.parents = _stand_ins(parents)
+                    ctx.parents = _stand_ins(parents, ctx.saved_tensors)
                     t = Tensor._make(out, ctx)
                     if LEAN.threads and STATE.lean:
                         t._node = MADE_LEAN
@@ -105,12 +106,12 @@ class Function:
         return Tensor._make(out, None)
 
 
-def _stand_ins(parents: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
-    """What a graph records: each parent made inside lean() replaced by its value-free stand-in."""
+def _stand_ins(parents: tuple[Tensor, ...], saved: tuple) -> tuple[Tensor, ...]:
+    """The parents as a graph records them: see `Tensor._stand_in` for those made inside lean()."""
     if len(parents) == 2:  # most ops: no list to build
         a, b = parents
-        return (a if a._node is None else a._stand_in(), b if b._node is None else b._stand_in())
-    return tuple([p if p._node is None else p._stand_in() for p in parents])
+        return (a if a._node is None else a._stand_in(saved), b if b._node is None else b._stand_in(saved))
+    return tuple([p if p._node is None else p._stand_in(saved) for p in parents])
 
 
 def _describe(op: str, parents: tuple[Tensor, ...], what: str) -> str:

@@ -17,7 +17,8 @@ from .context import STATE
 # Creation order: every tensor is made after its parents, so sorting by it is a topological order.
 _SEQ = itertools.count()
 _new = object.__new__  # an instance without __init__, without looking __new__ up on the class
-MADE_LEAN = "made inside lean()"  # a Tensor's _node until it has a stand-in
+MADE_LEAN = "made inside lean()"  # a Tensor's _node until its first use as an input
+KEPT = "made inside lean(), recorded as itself"
 _ACCEPTED = "a numpy array, a Python number or (nested) list, or a Tensor"
 
 
@@ -25,7 +26,8 @@ class Tensor:
     """A numpy array with reverse-mode autodiff. Leaves have op None and no parents."""
 
     # _node: None; MADE_LEAN for an op output made inside lean(); once such a tensor is an op's
-    # input, the stand-in that graphs record in its place; for a stand-in, a weak reference back
+    # input, KEPT or the stand-in that graphs record in its place; for a stand-in, a weak
+    # reference back to the tensor
     __slots__ = ("data", "grad", "requires_grad", "name", "scope", "_ctx", "_retain", "_seq", "_node",
                  "__weakref__")
     __array_priority__ = 1000  # numpy defers `array + tensor` to Tensor.__radd__
@@ -58,17 +60,22 @@ class Tensor:
         t.requires_grad = ctx is not None
         return t
 
-    def _stand_in(self) -> Tensor:
-        """How graphs record a tensor made inside lean(): the same op, parents, name, scope and
-        place in the order, no value (a zero-strided placeholder); its gradient shows on self."""
+    def _stand_in(self, saved: tuple) -> Tensor:
+        """How graphs record a tensor made inside lean(), decided at its first use: itself if that
+        op saved its array (it stays alive anyway), else a stand-in: the same op, parents, name,
+        scope and place in the order, no value (a zero-strided placeholder), gradient shown on self."""
         n = self._node
         if n is MADE_LEAN:
+            for a in saved:
+                if a is self.data:
+                    self._node = KEPT
+                    return self
             self._node = n = _new(Tensor)
             n.data = _placeholder(self.data.shape, self.data.dtype)
             n.grad = None
             n.name, n.scope, n._ctx, n._seq = self.name, self.scope, self._ctx, self._seq
             n._retain, n._node, n.requires_grad = self._retain, ref(self), True
-        elif n.__class__ is ref:  # self is a stand-in already
+        elif n is KEPT or n.__class__ is ref:  # recorded as itself, or a stand-in already
             return self
         return n
 
