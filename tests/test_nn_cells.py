@@ -1,6 +1,9 @@
 """The recurrent cells: forward against the equations in plain numpy, gradients against finite
 differences (float64, unrolled over 4-6 steps, w.r.t. every parameter, the initial state and
-the inputs), and the scopes and names that make the unrolled graph readable."""
+the inputs), lean recording against the default, and the scopes and names that make the
+unrolled graph readable."""
+
+import contextlib
 
 import numpy as np
 import pytest
@@ -100,6 +103,27 @@ def test_unrolled_cell_gradients_match_finite_differences(kind, T, B, n_in, H, s
     params = cell.parameters()
     assert len(params) == {"dampened-fixed-sigmoid": 2, "gru": 4}.get(kind, 3)
     assert tg.gradcheck(run, [*params, xs, h0] + ([c0] if is_lstm else []), atol=1e-7, rtol=1e-6)
+
+
+@given(kind=st.sampled_from(KINDS), fused=st.booleans(), T=st.integers(2, 5), B=st.integers(1, 2),
+       H=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_a_lean_unroll_gives_the_default_gradients_and_frees_the_step_internals(kind, fused, T, B, H, seed):
+    cell = _make(kind, 3, H, seed, fused=fused)
+    xs = tg.Tensor(np.random.default_rng(seed + 1).standard_normal((T, B, 3)), requires_grad=True)
+    grads, kept = [], []
+    for lean in (False, True):
+        cell.zero_grad()
+        xs.grad = None
+        with tg.lean() if lean else contextlib.nullcontext():
+            hs, _ = unroll(cell, xs)
+            loss = (tg.stack(hs) ** 2).sum()
+        loss.backward()
+        # each h_t held here shows its gradient, also when the graph records a stand-in for it
+        grads.append([p.grad for p in cell.parameters()] + [xs.grad] + [h.grad for h in hs])
+        kept.append(sum(t.has_value for t in toposort(loss)))
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
+    assert kept[1] < kept[0] or fused  # a fused step has no internals to free
 
 
 def _graph(root):
