@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from test_viz_html import decade_bin, lstm_loss, page_data
 
+import tinygrad_rnn as tg
 from tinygrad_rnn.viz import draw
 from tinygrad_rnn.viz.graph import PALETTE, WIDTHS
 
@@ -199,3 +200,22 @@ def test_side_panel_shows_value_and_gradient_of_the_pinned_tensor(pages):
         assert len(arrays) == 1 and f"complete at backward step {F - i}" in text
     else:
         np.testing.assert_allclose(arrays[1], c1.grad, rtol=6e-3)
+
+
+def test_side_panel_of_a_lean_graphs_stand_in_says_its_value_was_not_kept(tmp_path):
+    x = tg.Tensor(np.array([0.5, -1.0]), requires_grad=True, name="x")
+    with tg.lean():
+        a = x * 2.0
+        a.name = "a"  # named before its first use: its stand-in carries the name
+        y = a.tanh().sum()
+    y.backward()
+    path = tmp_path / "lean.html"
+    draw(y).save(path)
+    with tempfile.TemporaryDirectory() as profile:
+        p = _launch(path.as_uri() + "#step=end&node=a", profile)
+        out, err = p.communicate(timeout=90)
+    assert p.returncode == 0 and not [line for line in err.splitlines() if ":CONSOLE" in line]
+    text = panel(out)
+    assert "<h2>a" in text and "not kept: made inside lean()" in text
+    (grad,) = panel_arrays(out)  # the gradient only: no value table
+    np.testing.assert_allclose(grad.ravel(), 1 - np.tanh(2 * x.data) ** 2, rtol=6e-3)

@@ -126,9 +126,10 @@ def detect_anomaly() -> AbstractContextManager[None]:
 
 
 def lean() -> AbstractContextManager[None]:
-    """Tensors made inside are lean: graphs record them by value-free stand-ins and keep only the
-    values that some backward needs, so a value is freed with its last reference outside the graph
-    (as in PyTorch). Gradients, of leaves and of the tensors you hold, are the same as without."""
+    """Graphs keep only the values some backward saved: a tensor made inside is recorded by a
+    value-free stand-in (unless its first use saved its array), so its value is freed with its
+    last reference outside the graph, as in PyTorch. Gradients, of leaves and of the tensors you
+    hold, are the same as without."""
     return LEAN.on()
 
 
