@@ -95,10 +95,12 @@ class Function:
         if STATE.grad_enabled:
             for p in parents:
                 if p.requires_grad:
-                    if not LEAN.used:  # no tensor was ever made inside lean(): nothing to check
-                        ctx.parents = parents
-                        return Tensor._make(out, ctx)
-                    ctx.parents = _stand_ins(parents, ctx.saved_tensors)
+                    if LEAN.used:  # tensors made inside lean() are recorded by their stand-ins
+                        for q in parents:
+                            if q._node is not None:
+                                parents = _stand_ins(parents, ctx.saved_tensors)
+                                break
+                    ctx.parents = parents
                     t = Tensor._make(out, ctx)
                     if LEAN.threads and STATE.lean:
                         t._node = MADE_LEAN
