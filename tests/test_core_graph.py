@@ -188,6 +188,9 @@ def test_a_lean_graph_records_stand_ins_that_have_no_value_but_show_gradients_on
     loss.backward(keep_intermediate=False)
     np.testing.assert_allclose(h.grad, 2 * (1 - np.tanh(h.data) ** 2 + 1))
     assert h2.grad is None
+    h.grad = None  # reset on the tensor: the next pass accumulates from zero, as for a leaf
+    loss.backward(keep_intermediate=False)
+    np.testing.assert_allclose(h.grad, 1 - np.tanh(h.data) ** 2 + 1)
 
 
 def test_a_lean_tensor_whose_array_its_first_use_saves_is_recorded_as_itself():

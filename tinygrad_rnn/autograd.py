@@ -59,15 +59,19 @@ def _backward(root: Tensor, seed: np.ndarray, keep_intermediate: bool) -> list[T
         for node in reversed(order):
             g = grads.pop(node, None)
             ctx = node._ctx
+            # a lean graph's stand-in shows its gradient on its tensor, while anyone holds that
+            held = node._node() if node._node.__class__ is ref else None
             if ctx is None or node._retain:  # leaves and retained tensors accumulate across calls
                 if g is not None:
-                    node.grad = g if node.grad is None and node in owned else _own_sum(node.grad, g)
+                    acc = node.grad if held is None else held.grad  # as the user left it (maybe reset)
+                    node.grad = g if acc is None and node in owned else _own_sum(acc, g)
                 if ctx is None:
                     continue
             else:
                 node.grad = g if keep_intermediate else None
-            if node._node.__class__ is ref:  # a lean graph's stand-in: show the gradient on its tensor
-                _show_on_tensor(node)
+            if held is not None:
+                held.grad = node.grad
+                held = None
             if g is None:
                 continue
             in_grads = ctx.backward(ctx, g)  # one per input, in the broadcast shape (or None)
@@ -110,12 +114,6 @@ def _backward(root: Tensor, seed: np.ndarray, keep_intermediate: bool) -> list[T
     finally:
         STATE.grad_enabled = was_enabled
     return order
-
-
-def _show_on_tensor(stand_in: Tensor) -> None:
-    t = stand_in._node()
-    if t is not None:  # still referenced outside the graph
-        t.grad = stand_in.grad
 
 
 def _seed(root: Tensor, grad: Any) -> np.ndarray:
