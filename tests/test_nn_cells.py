@@ -130,16 +130,20 @@ def _graph(root):
     return toposort(root)
 
 
+@pytest.mark.parametrize("lean", [False, True])
 @pytest.mark.parametrize("kind", ["dampened", "elman", "lstm", "gru"])
-def test_unroll_names_steps_and_scopes_each_step(kind):
+def test_unroll_names_steps_and_scopes_each_step(kind, lean):
     T = 3
     cell = _make(kind, 2, 3, seed=0)
     xs = tg.Tensor(np.ones((T, 1, 2)), requires_grad=True)
-    hs, final = unroll(cell, xs)
+    with tg.lean() if lean else contextlib.nullcontext():  # stand-ins get the names too
+        hs, final = unroll(cell, xs)
     nodes = _graph(tg.stack(hs).sum())
     names = {n.name for n in nodes}
     assert {f"x_{t}" for t in range(1, T + 1)} <= names
     assert {f"h_{t}" for t in range(1, T + 1)} <= names
+    if kind == "lstm":  # c_t is used inside its own step, before unroll names it
+        assert {f"c_{t}" for t in range(1, T + 1)} <= names
     assert (final.h if kind == "lstm" else final).name == f"h_{T}"
     for t in range(1, T + 1):
         assert hs[t - 1].name == f"h_{t}" and hs[t - 1].scope[0] == f"t={t}"

@@ -140,6 +140,12 @@ class Tensor:
             self._node._retain = True
         return self
 
+    def _named(self, name: str) -> None:
+        """Set the name, also on the stand-in that lean graphs may already record for this tensor."""
+        self.name = name
+        if self._node.__class__ is Tensor:
+            self._node.name = name
+
     @property
     def has_value(self) -> bool:
         """False for a stand-in, which graphs record for a tensor made inside `lean()`: no value kept."""
