@@ -59,19 +59,15 @@ def _backward(root: Tensor, seed: np.ndarray, keep_intermediate: bool) -> list[T
         for node in reversed(order):
             g = grads.pop(node, None)
             ctx = node._ctx
-            # a lean graph's stand-in shows its gradient on its tensor, while anyone holds that
-            held = node._node() if node._node.__class__ is ref else None
-            if ctx is None or node._retain:  # leaves and retained tensors accumulate across calls
+            if node._node.__class__ is ref:  # a lean graph's stand-in
+                _stand_in_grad(node, g, keep_intermediate, owned)
+            elif ctx is None or node._retain:  # leaves and retained tensors accumulate across calls
                 if g is not None:
-                    acc = node.grad if held is None else held.grad  # as the user left it (maybe reset)
-                    node.grad = g if acc is None and node in owned else _own_sum(acc, g)
+                    node.grad = _accumulated(node.grad, g, node, owned)
                 if ctx is None:
                     continue
             else:
                 node.grad = g if keep_intermediate else None
-            if held is not None:
-                held.grad = node.grad
-                held = None
             if g is None:
                 continue
             in_grads = ctx.backward(ctx, g)  # one per input, in the broadcast shape (or None)
@@ -114,6 +110,24 @@ def _backward(root: Tensor, seed: np.ndarray, keep_intermediate: bool) -> list[T
     finally:
         STATE.grad_enabled = was_enabled
     return order
+
+
+def _accumulated(have: np.ndarray | None, g: np.ndarray, node: Tensor, owned: set[Tensor]) -> np.ndarray:
+    """have + g for a tensor that accumulates across calls; g itself when this pass made it."""
+    return g if have is None and node in owned else _own_sum(have, g)
+
+
+def _stand_in_grad(node: Tensor, g: np.ndarray | None, keep: bool, owned: set[Tensor]) -> None:
+    """A stand-in's gradient, set as any node's and shown on its tensor while anyone holds that;
+    a retained one accumulates from what the tensor shows (the user may have reset it)."""
+    t = node._node()
+    if node._retain:
+        if g is not None:
+            node.grad = _accumulated(node.grad if t is None else t.grad, g, node, owned)
+    else:
+        node.grad = g if keep else None
+    if t is not None:
+        t.grad = node.grad
 
 
 def _seed(root: Tensor, grad: Any) -> np.ndarray:

@@ -69,7 +69,6 @@ class Function:
                 parents = tuple(as_tensor(x) for x in inputs)
                 break
         ctx = _new(cls)
-        ctx.saved_tensors = ()  # for ops that save nothing
         try:
             if kwargs:
                 if len(parents) == 1:  # getitem, sum, reshape, ...: no tuple built from a map
@@ -98,7 +97,7 @@ class Function:
                     if LEAN.used:  # tensors made inside lean() are recorded by their stand-ins
                         for q in parents:
                             if q._node is not None:
-                                parents = _stand_ins(parents, ctx.saved_tensors)
+                                parents = _stand_ins(parents, ctx)
                                 break
                     ctx.parents = parents
                     t = Tensor._make(out, ctx)
@@ -108,12 +107,12 @@ class Function:
         return Tensor._make(out, None)
 
 
-def _stand_ins(parents: tuple[Tensor, ...], saved: tuple) -> tuple[Tensor, ...]:
+def _stand_ins(parents: tuple[Tensor, ...], ctx: Function) -> tuple[Tensor, ...]:
     """The parents as a graph records them: see `Tensor._stand_in` for those made inside lean()."""
     if len(parents) == 2:  # most ops: no list to build
         a, b = parents
-        return (a if a._node is None else a._stand_in(saved), b if b._node is None else b._stand_in(saved))
-    return tuple([p if p._node is None else p._stand_in(saved) for p in parents])
+        return (a if a._node is None else a._stand_in(ctx), b if b._node is None else b._stand_in(ctx))
+    return tuple([p if p._node is None else p._stand_in(ctx) for p in parents])
 
 
 def _describe(op: str, parents: tuple[Tensor, ...], what: str) -> str:

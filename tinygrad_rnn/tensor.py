@@ -60,13 +60,13 @@ class Tensor:
         t.requires_grad = ctx is not None
         return t
 
-    def _stand_in(self, saved: tuple) -> Tensor:
+    def _stand_in(self, ctx: Any) -> Tensor:
         """How graphs record a tensor made inside lean(), decided at its first use: itself if that
         op saved its array (it stays alive anyway), else a stand-in: the same op, parents, name,
         scope and place in the order, no value (a zero-strided placeholder), gradient shown on self."""
         n = self._node
         if n is MADE_LEAN:
-            for a in saved:
+            for a in getattr(ctx, "saved_tensors", ()):  # unset for an op that saves nothing
                 if a is self.data:
                     self._node = KEPT
                     return self
