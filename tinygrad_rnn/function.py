@@ -94,11 +94,13 @@ class Function:
         if STATE.grad_enabled:
             for p in parents:
                 if p.requires_grad:
-                    if LEAN.used:  # tensors made inside lean() are recorded by their stand-ins
-                        for q in parents:
-                            if q._node is not None:
-                                parents = _stand_ins(parents, ctx)
-                                break
+                    if not LEAN.used:  # no thread ever entered lean(): nothing to look at
+                        ctx.parents = parents
+                        return Tensor._make(out, ctx)
+                    for q in parents:  # tensors made inside lean() are recorded by their stand-ins
+                        if q._node is not None:
+                            parents = _stand_ins(parents, ctx)
+                            break
                     ctx.parents = parents
                     t = Tensor._make(out, ctx)
                     if LEAN.threads and STATE.lean:
