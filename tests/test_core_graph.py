@@ -192,6 +192,16 @@ def test_a_lean_graph_records_stand_ins_that_have_no_value_but_show_gradients_on
     loss.backward(keep_intermediate=False)
     np.testing.assert_allclose(h.grad, 1 - np.tanh(h.data) ** 2 + 1)
 
+    class CutFirst(tg.Function):
+        @staticmethod
+        def forward(ctx, x, y): return x + y
+        @staticmethod
+        def backward(ctx, g): return None, g
+
+    h.grad = None
+    CutFirst.apply(h, w).sum().backward()  # h's stand-in is in this pass but gets no gradient
+    assert h.grad is None
+
 
 def test_a_lean_tensor_whose_array_its_first_use_saves_is_recorded_as_itself():
     w = tg.Tensor([0.5, -1.0], requires_grad=True)

@@ -122,8 +122,8 @@ def _stand_in_grad(node: Tensor, g: np.ndarray | None, keep: bool, owned: set[Te
     a retained one accumulates from what the tensor shows (the user may have reset it)."""
     t = node._node()
     if node._retain:
-        if g is not None:
-            node.grad = _accumulated(node.grad if t is None else t.grad, g, node, owned)
+        have = node.grad if t is None else t.grad
+        node.grad = have if g is None else _accumulated(have, g, node, owned)
     else:
         node.grad = g if keep else None
     if t is not None:
