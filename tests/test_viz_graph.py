@@ -272,6 +272,8 @@ def test_a_lean_graph_draws_its_stand_ins_as_values_not_kept():
     d = draw(y, values=True)
     assert d.source.count("value not kept (lean)") == 2  # x * 2 and its tanh; x and y have values
     assert "data [ 0.5 -1. ]" in d.source
+    assert "grad [0.42  0.071]" in d.source  # a stand-in still shows its gradient: 1 - tanh(2x)^2
+    assert d.source.count("grad [1. 1.]") == 1  # the tanh's, under sum
 
 
 def test_save_dot_and_html_and_bad_extension(tmp_path):

@@ -404,16 +404,15 @@ def op_text(t: Tensor, folded: set[int]) -> str:
 
 
 def _values_rows(t: Tensor) -> list[str]:
-    rows = []
-    if not t.has_value:
-        rows.append("value not kept (lean)")
-    elif t.data.size <= _SMALL:
-        rows.append("data " + np.array2string(np.asarray(t.data), precision=3, separator=" ",
-                                              suppress_small=True))
-        if t.grad is not None:
-            rows.append("grad " + np.array2string(np.asarray(t.grad), precision=3, separator=" ",
-                                                  suppress_small=True))
+    small = t.data.size <= _SMALL  # a stand-in's placeholder has the tensor's size
+    rows = ["value not kept (lean)"] if not t.has_value else [_array_row("data", t.data)] if small else []
+    if small and t.grad is not None:
+        rows.append(_array_row("grad", t.grad))
     return rows
+
+
+def _array_row(label: str, a: np.ndarray) -> str:
+    return f"{label} " + np.array2string(np.asarray(a), precision=3, separator=" ", suppress_small=True)
 
 
 def _html_label(title: str, rows: Sequence[str], bold: bool = True) -> str:
