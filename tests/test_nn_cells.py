@@ -144,6 +144,8 @@ def test_unroll_names_steps_and_scopes_each_step(kind, lean):
     assert {f"h_{t}" for t in range(1, T + 1)} <= names
     if kind == "lstm":  # c_t is used inside its own step, before unroll names it
         assert {f"c_{t}" for t in range(1, T + 1)} <= names
+    gates = {"lstm": "zifgo", "gru": "rzn"}.get(kind, "")  # named after the step used them
+    assert all(sum(n.name == g for n in nodes) == T for g in gates)
     assert (final.h if kind == "lstm" else final).name == f"h_{T}"
     for t in range(1, T + 1):
         assert hs[t - 1].name == f"h_{t}" and hs[t - 1].scope[0] == f"t={t}"

@@ -28,7 +28,7 @@ class Tensor:
     # _node: None; MADE_LEAN for an op output made inside lean(); once such a tensor is an op's
     # input, KEPT or the stand-in that graphs record in its place; for a stand-in, a weak
     # reference back to the tensor
-    __slots__ = ("data", "grad", "requires_grad", "name", "scope", "_ctx", "_retain", "_seq", "_node",
+    __slots__ = ("data", "grad", "requires_grad", "_name", "scope", "_ctx", "_retain", "_seq", "_node",
                  "__weakref__")
     __array_priority__ = 1000  # numpy defers `array + tensor` to Tensor.__radd__
 
@@ -36,7 +36,7 @@ class Tensor:
                  dtype: Any = None) -> None:
         self.data = _to_array(data, dtype)
         self.grad: np.ndarray | None = None
-        self.name = name
+        self._name = name
         self.scope = STATE.scope
         self._ctx = None
         self._retain = False
@@ -51,7 +51,7 @@ class Tensor:
         """An op's output: no conversion, and requires grad exactly when ctx is recorded."""
         t = _new(cls)
         t.data = data
-        t.grad = t.name = None
+        t.grad = t._name = None
         t.scope = STATE.scope
         t._ctx = ctx
         t._retain = False
@@ -73,7 +73,7 @@ class Tensor:
             self._node = n = _new(Tensor)
             n.data = _placeholder(self.data.shape, self.data.dtype)
             n.grad = None
-            n.name, n.scope, n._ctx, n._seq = self.name, self.scope, self._ctx, self._seq
+            n._name, n.scope, n._ctx, n._seq = self._name, self.scope, self._ctx, self._seq
             n._retain, n._node, n.requires_grad = self._retain, ref(self), True
         elif n is KEPT or n.__class__ is ref:  # recorded as itself, or a stand-in already
             return self
@@ -140,11 +140,16 @@ class Tensor:
             self._node._retain = True
         return self
 
-    def _named(self, name: str) -> None:
-        """Set the name, also on the stand-in that lean graphs may already record for this tensor."""
-        self.name = name
-        if self._node.__class__ is Tensor:
-            self._node.name = name
+    @property
+    def name(self) -> str | None:
+        """The label drawings, repr and gradient probes use (None: unnamed)."""
+        return self._name
+
+    @name.setter
+    def name(self, name: str | None) -> None:
+        self._name = name
+        if self._node.__class__ is Tensor:  # graphs record its stand-in: it takes the name too
+            self._node._name = name
 
     @property
     def has_value(self) -> bool:

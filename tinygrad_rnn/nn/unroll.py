@@ -25,11 +25,11 @@ def _name_state(state: Any, t: int, only_unnamed: bool) -> None:
     """h_t for a Tensor state; h_t and c_t for an (h, c) state."""
     if isinstance(state, Tensor):  # the common case, without the loop below
         if not (only_unnamed and state.name is not None):
-            state._named(f"h_{t}")
+            state.name = f"h_{t}"
         return
     for letter, s in zip("hc", state):
         if isinstance(s, Tensor) and not (only_unnamed and s.name is not None):
-            s._named(f"{letter}_{t}")
+            s.name = f"{letter}_{t}"
 
 
 def _as_state(state: Any, dtype: Any) -> Any:
