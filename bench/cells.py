@@ -12,8 +12,7 @@ xs (T, B, I), loss = sum_t sum(h_t ** 2), gradients w.r.t. all weights. Implemen
 - "hips autograd":    the same cell written with autograd.numpy
 
 Optional peers (torch, autograd) are skipped when they cannot be imported. Each figure is
-the median of 7 rounds after a warm-up (5 for the long config and the scaling runs, where one
-call takes up to seconds); ratios are against "numpy" from the same rounds.
+the median of 7 rounds after a warm-up; ratios are against "numpy" from the same rounds.
 Every implementation's loss is checked against the baseline's before it is timed.
 Run `python bench/cells.py --quick` for a short run; bench/run.py writes the report.
 """
@@ -48,7 +47,6 @@ SIZES = {  # name -> (B, I, H, T)
     "long": (8, 16, 32, 1000),
 }
 SCALING_T = (250, 1000, 4000)
-LONG_REPEATS = 5  # rounds for the long config and the scaling runs (HIPS takes seconds per call there)
 IMPLS = ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad fused", "torch nn", "torch primitive",
          "hips autograd")
 _TG_CLASSES = {"dampened": "DampenedCell", "elman": "ElmanCell", "lstm": "LSTMCell", "gru": "GRUCell"}
@@ -324,11 +322,11 @@ def _grads_agree(step: Step, want: baselines.Params, dtype: Any) -> bool | None:
 
 def time_cells(cells: tuple[str, ...] = CELLS, sizes: dict[str, tuple] | None = None,
                dtypes: tuple[Any, ...] = (np.float64, np.float32), threads: int | None = 1,
-               repeats: int = 7, long_repeats: int = LONG_REPEATS, impls: tuple[str, ...] = IMPLS,
+               repeats: int = 7, impls: tuple[str, ...] = IMPLS,
                progress: Callable[[str], None] | None = None) -> list[dict]:
     """One row per (cell, dtype, size, implementation): median seconds and ratio to numpy.
 
-    `repeats` rounds per figure; `long_repeats` for the long config."""
+    `repeats` rounds per figure."""
     sizes = SIZES if sizes is None else sizes
     rows: list[dict] = []
     with blas_threads(threads):
@@ -345,13 +343,12 @@ def time_cells(cells: tuple[str, ...] = CELLS, sizes: dict[str, tuple] | None = 
                         if agree[impl] is False and progress:
                             progress(f"WARNING: {impl} {cell} {np.dtype(dtype).name} {size_name}: "
                                      "gradients differ from the numpy baseline's")
-                    n = long_repeats if size_name == "long" else repeats
-                    medians = median_seconds(runs, n, warmup=0, clock=_clock(threads))
+                    medians = median_seconds(runs, repeats, warmup=0, clock=_clock(threads))
                     base = medians["numpy"]
                     for impl, s in medians.items():
                         rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "size": size_name,
                                      "B_I_H_T": size, "impl": impl, "threads": threads or "default",
-                                     "seconds": s, "vs_numpy": s / base, "repeats": n,
+                                     "seconds": s, "vs_numpy": s / base, "repeats": repeats,
                                      "grads_agree": agree[impl],
                                      "clock": "cpu" if threads == 1 else "wall"})
                         if progress:
@@ -360,7 +357,7 @@ def time_cells(cells: tuple[str, ...] = CELLS, sizes: dict[str, tuple] | None = 
     return rows
 
 
-def time_scaling(cell: str = "lstm", T_values: tuple[int, ...] = SCALING_T, repeats: int = LONG_REPEATS,
+def time_scaling(cell: str = "lstm", T_values: tuple[int, ...] = SCALING_T, repeats: int = 7,
                  impls: tuple[str, ...] = ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad fused"),
                  progress: Callable[[str], None] | None = None) -> list[dict]:
     """Seconds of forward + BPTT at the long config's (B, I, H) for each T (one BLAS thread).

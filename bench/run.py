@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         rows = cells.time_cells(("elman", "lstm"), {k: cells.SIZES[k] for k in ("tiny", "small")},
                                 (np.float64,), threads=1, repeats=repeats, progress=say)
-        scaling = cells.time_scaling(T_values=(250, 1000), progress=say,
+        scaling = cells.time_scaling(T_values=(250, 1000), repeats=repeats, progress=say,
                                      impls=("numpy", "tinygrad_rnn"))
         peaks: list[dict] = []
         system_rows: list[dict] = []
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         rows = cells.time_cells(threads=1, repeats=repeats, progress=say)
         rows += cells.time_cells(("elman", "lstm"), {k: cells.SIZES[k] for k in ("small", "medium")},
                                  (np.float64,), threads=None, repeats=repeats, progress=say)
-        scaling = cells.time_scaling(progress=say)
+        scaling = cells.time_scaling(repeats=repeats, progress=say)
         peaks = cells.peak_memory("lstm") + cells.peak_memory("elman")
         system_rows = _system_malloc_rows(repeats, say)
     elapsed = time.perf_counter() - started
@@ -279,8 +279,8 @@ def main(argv: list[str] | None = None) -> None:
         "of the same rounds. The gradients of tinygrad_rnn's runs are compared with the baseline's "
         "(any disagreement is marked in the tables). One-thread figures are CPU time of the process "
         "(time.process_time), so "
-        "other work on a shared machine does not count; default-thread figures are wall time. 7 rounds "
-        "per figure, 5 for the long config and the scaling runs (a HIPS call takes seconds there). "
+        "other work on a shared machine does not count; default-thread figures are wall time. "
+        f"{repeats} rounds per figure. "
         "Garbage collector on, as in training, with the objects that existed before timing frozen "
         "(gc.freeze) so that torch's own objects are not rescanned; a collection before each call.",
         "",
