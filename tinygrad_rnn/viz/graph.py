@@ -405,7 +405,10 @@ def op_text(t: Tensor, folded: set[int]) -> str:
 
 def _values_rows(t: Tensor) -> list[str]:
     small = t.data.size <= _SMALL  # a stand-in's placeholder has the tensor's size
-    rows = ["value not kept (lean)"] if not t.has_value else [_array_row("data", t.data)] if small else []
+    if not t.has_value:
+        rows = ["value not kept (lean)"]
+    else:
+        rows = [_array_row("data", t.data)] if small else []
     if small and t.grad is not None:
         rows.append(_array_row("grad", t.grad))
     return rows
