@@ -91,10 +91,27 @@ def test_adding_1997_markers_and_target(seed, T):
     assert (a < 10 and b < T // 2) or (b < 10 and a < T // 2)   # others (0-based: up to T/2 - 1)
     assert markers[-1] == -1 and (markers[0] == -1 or marked[0] == 0)
     assert set(np.flatnonzero(markers == -1)) <= {0, length - 1}
-    if marked[0] == 0:
-        assert values[0] == 0
+    if marked[0] == 0:  # X1 there (the other mark beyond X1's first 10 pairs) means X1 = 0
+        assert values[0] == 0 or marked[1] < 10
     assert y == pytest.approx(0.5 + values[marked].sum() / 4)
     assert 0 <= y <= 1
+
+
+def test_adding_1997_first_pair_is_zero_when_it_is_x1_and_may_also_be_x2():
+    """X1 on the first pair is set to 0; X2, drawn from the first T/2 - 1 pairs not taken by X1,
+    may fall on the first pair too, and then keeps its value (the paper zeroes only X1)."""
+    rng = np.random.default_rng(0)
+    x1_first = x2_first = 0
+    for _ in range(3000):
+        x, _ = adding_1997(rng, 100, 100)
+        first, other = np.flatnonzero(x[:, 1] == 1)
+        if first == 0 and other >= 10:  # only X1 can be the first pair here
+            assert x[0, 0] == 0
+            x1_first += 1
+        elif first == 0 and x[0, 0] != 0:  # X2 on the first pair: the other mark is X1
+            assert other < 10
+            x2_first += 1
+    assert x1_first > 100 and x2_first > 10  # both cases occur (about 240 and 55 expected)
 
 
 def test_adding_1997_lengths_and_batches():

@@ -3,9 +3,9 @@
 `Adding1997` (Hochreiter & Schmidhuber 1997, "Long Short-Term Memory", Neural Computation
 9(8):1735-1780, Experiment 4): pairs (value in U[-1, 1], marker); the length is uniform in
 [T, T + T/10]; X1 is marked among the first 10 pairs, X2 among the first T/2 - 1 still
-unmarked pairs; the first and last pairs carry marker -1 (if the first pair is X1, its
-value is 0). The output at the end only; target 0.5 + (X1 + X2)/4; a sequence is right if
-|error| < 0.04.
+unmarked pairs (the first pair among them); the first and last pairs carry marker -1 unless
+marked (if the first pair is X1, its value is 0). The output at the end only; target
+0.5 + (X1 + X2)/4; a sequence is right if |error| < 0.04.
 
 `AddingModern` (Le, Jaitly & Hinton 2015; Arjovsky, Shah & Bengio 2016): two channels of
 length T, values U[0, 1] and an indicator with one 1 uniform in the first half and one in the
