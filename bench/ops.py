@@ -7,6 +7,10 @@ importable):
 - "add 2x2":      c = a + b; c.backward(g)            vs numpy by hand: a + b
 - "matmul 64x64": c = a @ b; c.backward(g)            vs numpy by hand: a @ b, g @ b.T, a.T @ g
 - "chain 100k":   backward of y = ((x + 1) + 1) ... (100,000 adds), default and lean mode
+- "loss":         the cell benchmark's loss and its gradient for T = 100 states of (32, 128):
+                  stack, square, sum and backward, against numpy's per-step sum(h * h) and 2 h
+- kernels:        tanh and sigmoid alone (no graph) on the (B, H) of the cell sizes, numpy as the
+                  engine calls it against torch's kernel, float64 and float32 (with torch only)
 
 PyTorch eager (float64, one thread) is timed in the same run when it is importable.
 Run: `python bench/ops.py`; a driver calls `run()` and gets one dict per measurement.
@@ -20,6 +24,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +32,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tinygrad_rnn as tg  # noqa: E402
+from tinygrad_rnn.ops import sigmoid_into  # noqa: E402
 
 CHAIN = 100_000
+KERNEL_SHAPES = {"tiny": (1, 8), "small": (16, 64), "medium": (32, 128)}  # (B, H) of bench/cells.py
+LOSS_STATES = (100, 32, 128)  # (T, B, H) of the medium cell
 
 
 def _one_blas_thread() -> contextlib.AbstractContextManager:
@@ -121,6 +129,51 @@ def _op_cases(torch: Any) -> dict[str, dict[str, Callable[[], Any]]]:
     return cases
 
 
+def _stacked_loss(stack: Callable[[list], Any], hs: list) -> tuple[float, list]:
+    """sum(stack(hs) ** 2) and its backward, in an engine with torch's names (tinygrad_rnn, torch)."""
+    for h in hs:
+        h.grad = None
+    loss = (stack(hs) ** 2).sum()
+    loss.backward()
+    return loss.item(), [h.grad for h in hs]
+
+
+def _loss_case(torch: Any) -> dict[str, dict[str, Callable[[], Any]]]:
+    """loss = sum_t sum(h_t^2) and dloss/dh_t = 2 h_t, as the cell benchmark computes them."""
+    T, B, H = LOSS_STATES
+    arrays = list(np.random.default_rng(0).standard_normal(LOSS_STATES))
+
+    def by_hand():
+        return sum(float(np.sum(h * h)) for h in arrays), [2.0 * h for h in arrays]
+
+    hs = [tg.Tensor(h, requires_grad=True) for h in arrays]
+    impls = {"numpy": by_hand, "tinygrad_rnn": partial(_stacked_loss, tg.stack, hs)}
+    if torch is not None:
+        ths = [torch.tensor(h, requires_grad=True) for h in arrays]
+        impls["torch"] = partial(_stacked_loss, torch.stack, ths)
+    return {f"loss sum_t sum(h_t^2), T={T} of ({B}, {H}), fwd+bwd": impls}
+
+
+def _kernel_cases(torch: Any) -> dict[str, dict[str, Callable[[], Any]]]:
+    """The activations of a cell step alone, into a given output: numpy's calls as the engine
+    makes them (tanh: one; sigmoid: four passes) against torch's single kernels."""
+    if torch is None:
+        return {}
+    rng = np.random.default_rng(0)
+    cases = {}
+    for dtype in ("float64", "float32"):
+        for size, shape in KERNEL_SHAPES.items():
+            x = rng.standard_normal(shape).astype(dtype)
+            out, xt = np.empty_like(x), torch.from_numpy(x)
+            ot = torch.empty_like(xt)
+            where = f"{size} {shape[0]}x{shape[1]} {dtype}"
+            cases[f"tanh {where}"] = {"numpy": partial(np.tanh, x, out=out),
+                                      "torch": partial(torch.tanh, xt, out=ot)}
+            cases[f"sigmoid {where}"] = {"numpy": partial(sigmoid_into, x, out),
+                                         "torch": partial(torch.sigmoid, xt, out=ot)}
+    return cases
+
+
 def _chain_builders(torch: Any) -> dict[str, Callable[[], Callable[[], Any]]]:
     def engine(lean: bool) -> Callable[[], Callable[[], Any]]:
         def build():
@@ -157,10 +210,11 @@ def run(repeats: int = 7) -> list[dict]:
         try:
             gc.collect()
             gc.disable()
-            for case, impls in _op_cases(torch).items():
+            cases = {name + " fwd+bwd": impls for name, impls in _op_cases(torch).items()}
+            for case, impls in {**cases, **_loss_case(torch), **_kernel_cases(torch)}.items():
                 _per_call(impls, 1)  # a warm-up round, not reported: torch's first one ran ~5x slower
                 for impl, s in _per_call(impls, repeats).items():
-                    rows.append({"case": case + " fwd+bwd", "impl": impl, "seconds": s, "repeats": repeats})
+                    rows.append({"case": case, "impl": impl, "seconds": s, "repeats": repeats})
             for impl, s in _once(_chain_builders(torch), repeats).items():
                 rows.append({"case": f"chain {CHAIN // 1000}k bwd", "impl": impl, "seconds": s,
                              "repeats": repeats})
@@ -180,10 +234,11 @@ def _fmt(s: float) -> str:
 
 def main() -> None:
     rows = run()
-    print(f"{'case':22} {'impl':18} {'median':>13} {'x numpy':>8} {'x torch':>8}")
+    w = max(len(r["case"]) for r in rows)
+    print(f"{'case':{w}} {'impl':18} {'median':>13} {'x numpy':>8} {'x torch':>8}")
     for r in rows:
         ratios = " ".join("" .rjust(8) if r[k] is None else f"{r[k]:8.2f}" for k in ("vs_numpy", "vs_torch"))
-        print(f"{r['case']:22} {r['impl']:18} {_fmt(r['seconds'])} {ratios}")
+        print(f"{r['case']:{w}} {r['impl']:18} {_fmt(r['seconds'])} {ratios}")
 
 
 if __name__ == "__main__":

@@ -293,7 +293,12 @@ def main(argv: list[str] | None = None) -> None:
         lines += ["## Targets (float64, one BLAS thread, this run)", "",
                   *_table(["target", "measured", "met"], target_rows), ""]
     if ops_rows:
-        lines += ["## Per-op overhead (bench/ops.py, one BLAS thread)", "", *ops_table(ops_rows), ""]
+        lines += ["## Per-op overhead (bench/ops.py, one BLAS thread)", "",
+                  "The loss row is the cells' loss alone (all implementations but numpy stack the T "
+                  "states, square and sum them). The tanh and sigmoid rows are the activations alone, "
+                  "no graph: numpy's calls as the engine (and the numpy baseline) make them, torch's "
+                  "kernel; they are the part of the gap to `torch primitive` below that no engine on "
+                  "numpy can close.", "", *ops_table(ops_rows), ""]
     lines += ["## Cells: forward + BPTT", "",
               "Implementations: `numpy` hand-written (the bar); `tinygrad_rnn` the default primitive-op "
               "cells of tinygrad_rnn.nn, `loss.backward()`; `tinygrad lean` the same recorded inside "
