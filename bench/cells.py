@@ -36,8 +36,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tinygrad_rnn as tg  # noqa: E402
 from bench import baselines  # noqa: E402
-from tinygrad_rnn.nn import cells as tg_cells  # noqa: E402
 from tinygrad_rnn.nn.unroll import unroll  # noqa: E402
+from tinygrad_rnn.speed.fused import make_cell  # noqa: E402
 
 CELLS = ("dampened", "elman", "lstm", "gru")
 SIZES = {  # name -> (B, I, H, T)
@@ -49,7 +49,6 @@ SIZES = {  # name -> (B, I, H, T)
 SCALING_T = (250, 1000, 4000)
 IMPLS = ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad fused", "torch nn", "torch primitive",
          "hips autograd")
-_TG_CLASSES = {"dampened": "DampenedCell", "elman": "ElmanCell", "lstm": "LSTMCell", "gru": "GRUCell"}
 
 Step = Callable[[], float]  # one forward + backward; returns the loss
 
@@ -101,11 +100,7 @@ def blas_threads(n: int | None) -> Iterator[None]:
 def _tinygrad(cell: str, p: baselines.Params, xs: np.ndarray, lean: bool = False,
               fused: bool = False) -> Step | None:
     H = p["W"].shape[1] // {"lstm": 4, "gru": 3}.get(cell, 1)
-    cls = getattr(tg_cells, _TG_CLASSES[cell])
-    try:
-        module = cls(xs.shape[2], H, dtype=xs.dtype, **({"fused": True} if fused else {}))
-    except TypeError:
-        return None  # this version of the cell has no fused path
+    module = make_cell(cell, xs.shape[2], H, fused=fused, dtype=xs.dtype)
     params = dict(module.named_parameters())
     for name, value in p.items():
         params[name].data[...] = value

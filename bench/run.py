@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench import cells  # noqa: E402
-from tinygrad_rnn import memory  # noqa: E402
+from tinygrad_rnn.speed import memory  # noqa: E402
 
 IMPL_ORDER = cells.IMPLS
 ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE")
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> None:
     if system_rows:
         lines += [f"## With the system's malloc settings ({memory.ENV_VAR}=0)", "",
                   "The tables above run, like any process after its first `backward()`, with glibc's "
-                  "malloc keeping freed memory for reuse (`tg.memory.retain_freed_memory()`; every "
+                  "malloc keeping freed memory for reuse (`tg.speed.memory.retain_freed_memory()`; every "
                   "implementation, numpy included, runs under it). Here the same cells run in a second "
                   "process that keeps the system's settings: each call of the default mode then "
                   "page-faults the memory of its graph in afresh, because glibc returned it to the "

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tinygrad_rnn as tg  # noqa: E402
-from tinygrad_rnn.tasks import TemporalXOR  # noqa: E402
+from tinygrad_rnn.experiments.tasks import TemporalXOR  # noqa: E402
 
 QUICK = os.environ.get("TG_QUICK") == "1"  # the test suite's reduced mode: a few iterations
 OUT = Path(os.environ.get("TG_OUT", "out")) / "examples" / "04_temporal_xor"

@@ -8,7 +8,7 @@
 # this has to travel back just as far (Hochreiter & Schmidhuber 1997, Exp. 4; this is the
 # modern U[0, 1] variant of Arjovsky et al. 2016).
 #
-# Both cells are trained with the same loop (`tinygrad_rnn.train`, what the
+# Both cells are trained with the same loop (`tinygrad_rnn.experiments.train`, what the
 # `tinygrad-rnn train adding_modern` command runs): Adam, batches of 32, the global
 # gradient norm clipped at 1, the paper criterion (test MSE below a tenth of the baseline)
 # checked every 100 iterations.
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_rnn as tg
-from tinygrad_rnn.tasks import AddingModern
-from tinygrad_rnn.train import TrainConfig, finish, train, verdict, write_outputs
+from tinygrad_rnn.experiments.tasks import AddingModern
+from tinygrad_rnn.experiments.train import TrainConfig, finish, train, verdict, write_outputs
 
 QUICK = os.environ.get("TG_QUICK") == "1"  # the test suite's reduced mode: short sequences, few steps
 OUT = Path(os.environ.get("TG_OUT", "out")) / "examples" / "05_adding_lstm_vs_elman"

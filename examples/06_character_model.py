@@ -21,8 +21,16 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_rnn as tg
-from tinygrad_rnn.tasks import Chars
-from tinygrad_rnn.train import TrainConfig, finish, make_model, stepper, train, verdict, write_outputs
+from tinygrad_rnn.experiments.tasks import Chars
+from tinygrad_rnn.experiments.train import (
+    TrainConfig,
+    finish,
+    make_model,
+    stepper,
+    train,
+    verdict,
+    write_outputs,
+)
 
 QUICK = os.environ.get("TG_QUICK") == "1"  # the test suite's reduced mode: a few iterations
 OUT = Path(os.environ.get("TG_OUT", "out")) / "examples" / "06_character_model"

@@ -94,7 +94,7 @@ def test_gradcheck_passes_every_op_and_cell():
 
 def test_gradcheck_fails_loudly_on_a_wrong_gradient(capsys, monkeypatch):
     import tinygrad_rnn as tg
-    from tinygrad_rnn.commands import gradcheck as command
+    from tinygrad_rnn.cli import gradcheck as command
 
     class BadSquare(tg.Function):
         @staticmethod

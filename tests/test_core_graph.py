@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from tinygrad_rnn.autograd import backward, toposort
+from tinygrad_rnn.engine.autograd import backward, toposort
 
 # ---- graph shapes ---------------------------------------------------------------------
 
@@ -482,7 +482,7 @@ def test_fresh_grads_is_a_promise_each_op_class_makes_for_itself():
         @staticmethod
         def forward(ctx, x): return np.tanh(x)
 
-    from tinygrad_rnn import ops
+    from tinygrad_rnn.engine import ops
     class TanhWithOtherBackward(ops.Tanh):
         pass
 

@@ -14,8 +14,8 @@ from types import ModuleType
 import pytest
 
 import tinygrad_rnn as tg
+import tinygrad_rnn.experiments.tasks
 import tinygrad_rnn.optim
-import tinygrad_rnn.tasks
 import tinygrad_rnn.testing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +40,8 @@ def _public(module: ModuleType) -> list[str]:
 
 
 MODULES = {"tg": tg, "tg.nn": tg.nn, "tg.optim": tinygrad_rnn.optim, "tg.viz": tg.viz,
-           "tg.testing": tinygrad_rnn.testing, "tg.tasks": tinygrad_rnn.tasks, "tg.nn.init": tg.nn.init}
+           "tg.testing": tinygrad_rnn.testing, "tg.tasks": tinygrad_rnn.experiments.tasks,
+           "tg.nn.init": tg.nn.init}
 NAMES = [(prefix, name) for prefix, module in MODULES.items() for name in _public(module)]
 
 

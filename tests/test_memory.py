@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tinygrad_rnn import memory
+from tinygrad_rnn.speed import memory
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
@@ -15,7 +15,7 @@ GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 _FAULTS = """
 import resource, sys
 import numpy as np
-from tinygrad_rnn import memory
+from tinygrad_rnn.speed import memory
 if sys.argv[1] == "retain":
     assert memory.retain_freed_memory()
 def rounds(n):
@@ -59,11 +59,11 @@ _AUTO = """
 import sys
 import tinygrad_rnn as tg
 if sys.argv[1] == "own":
-    tg.memory.retain_freed_memory(1 << 20)
-before = tg.memory.retained()
+    tg.speed.memory.retain_freed_memory(1 << 20)
+before = tg.speed.memory.retained()
 x = tg.Tensor([1.0, 2.0], requires_grad=True)
 (x * x).sum().backward()
-print(before, tg.memory.retained())
+print(before, tg.speed.memory.retained())
 """
 
 

@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
-from tinygrad_rnn.autograd import toposort
+from tinygrad_rnn.engine.autograd import toposort
 from tinygrad_rnn.nn import DampenedCell, ElmanCell, GRUCell, LSTMCell, LSTMState, unroll
+from tinygrad_rnn.speed.fused import make_cell
 
 
 def _sig(a):
@@ -45,19 +46,16 @@ def h_mat(h, U, k, H):
     return h @ U[:, k * H:(k + 1) * H]
 
 
-def _make(kind, n_in, H, seed, **kw):
+def _make(kind, n_in, H, seed, fused=False, **kw):
     rng = np.random.default_rng(seed)
+    base, _, variant = kind.partition("-")
     if kind == "dampened":
-        return DampenedCell(n_in, H, lam=0.7, rng=rng, **kw)
+        kw = {"lam": 0.7, **kw}
     if kind == "dampened-fixed-sigmoid":
-        return DampenedCell(n_in, H, lam=0.3, learn_lam=False, activation="sigmoid", rng=rng, **kw)
-    if kind == "elman":
-        return ElmanCell(n_in, H, rng=rng, **kw)
-    if kind == "elman-sigmoid":
-        return ElmanCell(n_in, H, activation="sigmoid", rng=rng, **kw)
-    if kind == "lstm":
-        return LSTMCell(n_in, H, rng=rng, **kw)
-    return GRUCell(n_in, H, rng=rng, **kw)
+        kw = {"lam": 0.3, "learn_lam": False, **kw}
+    if variant.endswith("sigmoid"):
+        kw = {"activation": "sigmoid", **kw}
+    return make_cell(base, n_in, H, fused=fused, rng=rng, **kw)
 
 
 KINDS = ["dampened", "dampened-fixed-sigmoid", "elman", "elman-sigmoid", "lstm", "gru"]

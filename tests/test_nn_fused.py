@@ -1,4 +1,4 @@
-"""Fused cells (fused=True): one op per step, the same numbers as the primitive-op cells.
+"""Fused cells (FusedLSTMCell, ...): one op per step, the same numbers as the primitive-op cells.
 
 Each fused step's hand-derived backward is checked against finite differences (gradcheck,
 float64), and a whole unrolled sequence against the primitive cell: loss, every h_t, and
@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from tinygrad_rnn.nn import cells, fused
+from tinygrad_rnn.nn import cells
 from tinygrad_rnn.nn.unroll import unroll
+from tinygrad_rnn.speed import fused
 
 T, B, I, H = 5, 3, 4, 6  # noqa: E741  (the sizes' usual names)
 
@@ -21,9 +22,15 @@ CELLS = [
 ]
 
 
+
+def _cls(name, fused_flag):
+    """The primitive cell class called name, or its fused twin."""
+    return getattr(fused, "Fused" + name) if fused_flag else getattr(cells, name)
+
+
 def _sequence_run(cls_name, kwargs, fused_flag, xs, h0):
     """Unroll over xs (a Tensor requiring grad) from h0; loss = sum_t sum(h_t^2) + sum(c_T) for LSTM."""
-    cell = getattr(cells, cls_name)(I, H, rng=7, fused=fused_flag, **kwargs)
+    cell = _cls(cls_name, fused_flag)(I, H, rng=7, **kwargs)
     for p in cell.parameters():  # larger weights: saturated gates, a harder test
         p.data *= 3.0
     x = tg.Tensor(xs, requires_grad=True)
@@ -93,7 +100,7 @@ def test_lstm_step_matches_the_equations_by_hand():
 
 @pytest.mark.parametrize("cls_name", ["ElmanCell", "LSTMCell", "GRUCell", "DampenedCell"])
 def test_fused_cell_keeps_float32_and_makes_one_op_per_step(cls_name):
-    cell = getattr(cells, cls_name)(I, H, rng=0, dtype=np.float32, fused=True)
+    cell = _cls(cls_name, True)(I, H, rng=0, dtype=np.float32)
     xs = np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32)
     hs, _ = unroll(cell, xs)
     loss = (tg.stack(hs) ** 2).sum()
@@ -121,7 +128,7 @@ def test_every_hidden_state_shows_the_same_gradient_as_in_the_primitive_cell(cls
     xs = np.random.default_rng(5).standard_normal((6, B, I))
     seen = []
     for flag in (False, True):
-        cell = getattr(cells, cls_name)(I, H, rng=0, fused=flag)
+        cell = _cls(cls_name, flag)(I, H, rng=0)
         hs, _ = unroll(cell, xs)
         loss = (hs[-1] * hs[-1]).sum() + (hs[2] * 0.5).sum()  # h_1, h_2 get gradients only through time
         loss.backward()
@@ -144,7 +151,7 @@ def test_fused_lstm_with_truncation_equals_primitive():
     xs = np.random.default_rng(6).standard_normal((7, B, I))
     out = []
     for flag in (False, True):
-        cell = cells.LSTMCell(I, H, rng=0, fused=flag)
+        cell = _cls("LSTMCell", flag)(I, H, rng=0)
         hs, _ = unroll(cell, xs, truncate=3)
         (tg.stack(hs) ** 2).sum().backward()
         out.append([p.grad for p in cell.parameters()])

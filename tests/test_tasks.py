@@ -5,12 +5,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_rnn.tasks import TASKS, StreamTask, get_task
-from tinygrad_rnn.tasks.adding import adding_1997, adding_modern
-from tinygrad_rnn.tasks.chars import grammar_text
-from tinygrad_rnn.tasks.elman_letters import letter_string
-from tinygrad_rnn.tasks.embedded_reber import embedded_string, inner_string, legal_next
-from tinygrad_rnn.tasks.temporal_xor import xor_stream
+from tinygrad_rnn.experiments.tasks import TASKS, StreamTask, get_task
+from tinygrad_rnn.experiments.tasks.adding import adding_1997, adding_modern
+from tinygrad_rnn.experiments.tasks.chars import grammar_text
+from tinygrad_rnn.experiments.tasks.elman_letters import letter_string
+from tinygrad_rnn.experiments.tasks.embedded_reber import embedded_string, inner_string, legal_next
+from tinygrad_rnn.experiments.tasks.temporal_xor import xor_stream
 
 seeds = st.integers(0, 2**32 - 1)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from tinygrad_rnn.autograd import backward
+from tinygrad_rnn.engine.autograd import backward
 from tinygrad_rnn.viz import draw
 from tinygrad_rnn.viz.graph import PALETTE
 from tinygrad_rnn.viz.html import html_page
@@ -262,7 +262,7 @@ def test_before_backward_only_the_forward_pass_is_stepped():
     hs, _ = tg.nn.unroll(cell, rng.standard_normal((3, 1, 2)))
     loss = (hs[-1] ** 2.0).sum()
     data = page_data(html_page(draw(loss)))
-    assert len(data["forward"]) == len(tg.autograd.toposort(loss)) and data["backward"] == []
+    assert len(data["forward"]) == len(tg.engine.autograd.toposort(loss)) and data["backward"] == []
     assert all(e["grad"] is None and e["b"] is None for e in data["tensors"])
 
 
@@ -277,7 +277,7 @@ def _check_cell_page(data: dict) -> None:
 
 @pytest.mark.parametrize("cell", ["dampened", "elman"])
 def test_the_other_cells(cell):
-    from tinygrad_rnn.commands.graph import unrolled_loss
+    from tinygrad_rnn.cli.graph import unrolled_loss
     loss, _, _, _ = unrolled_loss(cell, 3, hidden=2)
     loss.backward()
     _check_cell_page(page_data(html_page(draw(loss))))

@@ -1,13 +1,13 @@
 """tinygrad_rnn: a numpy autograd micro-framework for seeing backpropagation through time."""
 
-from . import memory, nn, optim, viz
-from .context import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, lean, no_grad, scope
-from .factory import ones, randn, zeros
-from .function import Function, ShapeError
+from . import nn, optim, speed, viz
+from .engine.context import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, lean, no_grad, scope
+from .engine.factory import ones, randn, zeros
+from .engine.function import Function, ShapeError
+from .engine.ops import concat, stack
+from .engine.tensor import Tensor
 from .gradcheck import GradcheckError, gradcheck
-from .ops import concat, stack
 from .serialize import load, save
-from .tensor import Tensor
 
 __version__ = "0.1.0"
 
@@ -15,5 +15,5 @@ __all__ = [
     "AnomalyError", "Function", "GradcheckError", "ShapeError", "Tensor", "concat",
     "detect_anomaly", "enable_grad", "gradcheck", "is_grad_enabled", "lean", "no_grad", "ones",
     "randn", "scope", "stack", "zeros",
-    "load", "memory", "nn", "optim", "save", "viz",
+    "load", "nn", "optim", "save", "speed", "viz",
 ]

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .context import no_grad
-from .tensor import Tensor
+from .engine.context import no_grad
+from .engine.tensor import Tensor
 
 
 class GradcheckError(AssertionError):

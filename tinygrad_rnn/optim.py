@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .tensor import Tensor
+from .engine.tensor import Tensor
 
 
 def _param_list(params: Iterable[Tensor] | Tensor, who: str) -> list[Tensor]:

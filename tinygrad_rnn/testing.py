@@ -37,9 +37,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .function import Function
+from .engine.function import Function
+from .engine.tensor import Tensor
 from .gradcheck import gradcheck
-from .tensor import Tensor
 
 Shape = tuple[int, ...]
 Domain = tuple[float, float]

@@ -11,9 +11,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..context import scope
-from ..tensor import Tensor
-from . import fused as fused_steps
+from ..engine.context import scope
+from ..engine.tensor import Tensor
 from . import init
 from .module import Module, parameter
 
@@ -56,7 +55,7 @@ class _Cell(Module):
     def from_torch(cls, module: Any, dtype: Any = None, **cell_kwargs: Any) -> _Cell:
         """A cell with the weights of a torch cell or a single-layer unidirectional torch RNN/LSTM/GRU.
 
-        dtype defaults to torch's; cell_kwargs (e.g. fused=True) go to the cell's constructor.
+        dtype defaults to torch's; cell_kwargs go to the cell's constructor.
         """
         from .torch_interop import cell_from_torch
         return cell_from_torch(cls, module, dtype, **cell_kwargs)
@@ -71,11 +70,9 @@ class DampenedCell(_Cell):
     """The naive recurrent unit: h_t = s(x_t W + lam * h_{t-1} + b), lam a scalar."""
 
     def __init__(self, input_size: int, hidden_size: int, lam: float = 0.5, learn_lam: bool = True,
-                 activation: str = "tanh", rng: Any = None, dtype: Any = np.float64,
-                 fused: bool = False) -> None:
+                 activation: str = "tanh", rng: Any = None, dtype: Any = np.float64) -> None:
         super().__init__(input_size, hidden_size, dtype)
         rng = init._rng(rng)
-        self.fused = fused  # one op per step (nn/fused.py) instead of the primitive graph
         self.activation, self._s = activation, _activation(activation, "DampenedCell")
         self.W = parameter(init.torch_default((input_size, hidden_size), hidden_size, rng, dtype))
         self.b = parameter(init.torch_default(hidden_size, hidden_size, rng, dtype))
@@ -83,8 +80,6 @@ class DampenedCell(_Cell):
         self.lam = parameter(lam_value) if learn_lam else Tensor(lam_value)  # fixed: a buffer
 
     def __call__(self, x: Any, h: Tensor) -> Tensor:
-        if self.fused:
-            return fused_steps.dampened(self, x, h)
         with scope("dampened"):
             return self._s(self._input(x) @ self.W + self.lam * h + self.b)
 
@@ -93,18 +88,15 @@ class ElmanCell(_Cell):
     """Elman (1990): h_t = s(x_t W + h_{t-1} U + b)."""
 
     def __init__(self, input_size: int, hidden_size: int, activation: str = "tanh", rng: Any = None,
-                 dtype: Any = np.float64, fused: bool = False) -> None:
+                 dtype: Any = np.float64) -> None:
         super().__init__(input_size, hidden_size, dtype)
         rng = init._rng(rng)
-        self.fused = fused  # one op per step (nn/fused.py) instead of the primitive graph
         self.activation, self._s = activation, _activation(activation, "ElmanCell")
         self.W = parameter(init.torch_default((input_size, hidden_size), hidden_size, rng, dtype))
         self.U = parameter(init.torch_default((hidden_size, hidden_size), hidden_size, rng, dtype))
         self.b = parameter(init.torch_default(hidden_size, hidden_size, rng, dtype))
 
     def __call__(self, x: Any, h: Tensor) -> Tensor:
-        if self.fused:
-            return fused_steps.elman(self, x, h)
         with scope("elman"):
             return self._s(self._input(x) @ self.W + h @ self.U + self.b)
 
@@ -118,9 +110,8 @@ class LSTMCell(_Cell):
     """
 
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0, rng: Any = None,
-                 dtype: Any = np.float64, fused: bool = False) -> None:
+                 dtype: Any = np.float64) -> None:
         super().__init__(input_size, hidden_size, dtype)
-        self.fused = fused  # one op per step (nn/fused.py) instead of the primitive graph
         rng, H = init._rng(rng), hidden_size
         self.W = parameter(init.torch_default((input_size, 4 * H), H, rng, dtype))
         self.U = parameter(init.torch_default((H, 4 * H), H, rng, dtype))
@@ -133,8 +124,6 @@ class LSTMCell(_Cell):
         return LSTMState(self._zeros(batch_size), self._zeros(batch_size))
 
     def __call__(self, x: Any, state: tuple[Tensor, Tensor]) -> LSTMState:
-        if self.fused:
-            return fused_steps.lstm(self, x, state)
         h, c = state
         H = self.hidden_size
         with scope("lstm"):
@@ -164,10 +153,8 @@ class GRUCell(_Cell):
     so it cannot be merged into b.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, rng: Any = None, dtype: Any = np.float64,
-                 fused: bool = False) -> None:
+    def __init__(self, input_size: int, hidden_size: int, rng: Any = None, dtype: Any = np.float64) -> None:
         super().__init__(input_size, hidden_size, dtype)
-        self.fused = fused  # one op per step (nn/fused.py) instead of the primitive graph
         rng, H = init._rng(rng), hidden_size
         self.W = parameter(init.torch_default((input_size, 3 * H), H, rng, dtype))
         self.U = parameter(init.torch_default((H, 3 * H), H, rng, dtype))
@@ -175,8 +162,6 @@ class GRUCell(_Cell):
         self.b_hn = parameter(init.torch_default(H, H, rng, dtype))
 
     def __call__(self, x: Any, h: Tensor) -> Tensor:
-        if self.fused:
-            return fused_steps.gru(self, x, h)
         H = self.hidden_size
         with scope("gru"):
             a = self._input(x) @ self.W + self.b  # input part of all three gates
@@ -191,3 +176,7 @@ class GRUCell(_Cell):
                 h = (1.0 - z) * n + z * h
         r.name, z.name, n.name = "r", "z", "n"
         return h
+
+
+CELLS: dict[str, type[_Cell]] = {
+    "dampened": DampenedCell, "elman": ElmanCell, "lstm": LSTMCell, "gru": GRUCell}

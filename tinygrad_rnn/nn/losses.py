@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 
 
 def _tensor(x: Any, like: Tensor | None = None) -> Tensor:

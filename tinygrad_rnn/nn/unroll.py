@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..context import gc_paused, scope
-from ..tensor import Tensor
+from ..engine.context import gc_paused, scope
+from ..engine.tensor import Tensor
 
 
 def _detach(state: Any) -> Any:

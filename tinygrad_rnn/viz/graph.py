@@ -20,10 +20,10 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from ..autograd import _unbroadcast
-from ..context import no_grad
-from ..ops import Scatter
-from ..tensor import Tensor
+from ..engine.autograd import _unbroadcast
+from ..engine.context import no_grad
+from ..engine.ops import Scatter
+from ..engine.tensor import Tensor
 
 DEFAULT_MAX_NODES = 500
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import toposort
-from ..tensor import Tensor
+from ..engine.autograd import toposort
+from ..engine.tensor import Tensor
 from .graph import GRAD_DECADES, NO_GRAD_COLOR, PALETTE, WIDTHS, Drawing, Group, draw, grad_bin, op_text
 
 EXPANDED_MAX_NODES = 250  # above this the every-op view is left out (unreadable, slow to lay out)

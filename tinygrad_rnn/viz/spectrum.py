@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import concat
-from ..tensor import Tensor
+from ..engine.ops import concat
+from ..engine.tensor import Tensor
 from .graph import walk
 
 

@@ -7,20 +7,10 @@ import sys
 import textwrap
 from typing import Any
 
-from ._args import output_path, positive_int
+from ..nn.cells import CELLS
+from .args import output_path, positive_int
 
-CELLS = ("dampened", "elman", "lstm", "gru")
 GRAPH_FORMATS = (".svg", ".png", ".dot", ".pdf", ".html")
-
-
-def make_cell(kind: str, input_size: int, hidden: int, seed: int, **kwargs: Any) -> Any:
-    """A freshly initialised cell of the given kind (seeded); kwargs go to its constructor."""
-    import numpy as np
-
-    from .. import nn
-    rng = np.random.default_rng(seed)
-    classes = {"dampened": nn.DampenedCell, "elman": nn.ElmanCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
-    return classes[kind](input_size, hidden, rng=rng, **kwargs)
 
 
 def unrolled_loss(kind: str, steps: int, hidden: int, input_size: int = 2, batch: int = 1,
@@ -30,8 +20,8 @@ def unrolled_loss(kind: str, steps: int, hidden: int, input_size: int = 2, batch
     import numpy as np
 
     from .. import nn
-    from ..tensor import Tensor
-    cell = make_cell(kind, input_size, hidden, seed)
+    from ..engine.tensor import Tensor
+    cell = CELLS[kind](input_size, hidden, rng=np.random.default_rng(seed))
     rng = np.random.default_rng(seed + 1)
     xs = rng.standard_normal((steps, batch, input_size))
     hs, state = nn.unroll(cell, xs)
@@ -52,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                "  tinygrad-rnn graph --cell lstm --steps 1 -o lstm_step.png\n"
                "  tinygrad-rnn graph --cell elman --steps 3 --values -o elman.svg",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cell", choices=CELLS, default="elman", help="which cell (default: elman)")
+    p.add_argument("--cell", choices=list(CELLS), default="elman", help="which cell (default: elman)")
     p.add_argument("--steps", type=positive_int, default=4, help="time steps T (default: 4)")
     p.add_argument("--hidden", type=positive_int, default=3, help="hidden size H (default: 3)")
     p.add_argument("--input", type=positive_int, default=2, dest="input_size",

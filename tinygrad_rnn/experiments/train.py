@@ -18,14 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from . import nn, optim
-from .context import no_grad
-from .ops import stack
-from .serialize import save
+from .. import nn, optim
+from ..engine.context import no_grad
+from ..engine.ops import stack
+from ..engine.tensor import Tensor
+from ..nn.cells import CELLS
+from ..serialize import save
+from ..speed.fused import make_cell
 from .tasks.base import Batch, Evaluation, Task
-from .tensor import Tensor
 
-CELLS = {"dampened": nn.DampenedCell, "elman": nn.ElmanCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
 OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adagrad": optim.Adagrad}
 
 
@@ -91,11 +92,10 @@ def make_model(task: Task, config: TrainConfig) -> SequenceModel:
     if config.cell not in CELLS:
         raise ValueError(f"make_model: unknown cell {config.cell!r}; choose from {', '.join(CELLS)}")
     rng = np.random.default_rng([config.seed, 2])
-    cls = CELLS[config.cell]
-    kwargs: dict[str, Any] = {"rng": rng, "dtype": np.dtype(config.dtype), "fused": config.fused}
+    kwargs: dict[str, Any] = {"rng": rng, "dtype": np.dtype(config.dtype)}
     if config.cell == "lstm":
         kwargs["forget_bias"] = config.forget_bias
-    cell = cls(task.input_size, config.hidden, **kwargs)
+    cell = make_cell(config.cell, task.input_size, config.hidden, fused=config.fused, **kwargs)
     model = SequenceModel(cell, task.output_size, rng, np.dtype(config.dtype))
     if config.init_std is not None:
         for name, p in model.named_parameters():
@@ -156,20 +156,14 @@ def stepper(task: Task, model: SequenceModel) -> Callable[[np.ndarray], np.ndarr
 def gradient_flow(task: Task, model: SequenceModel, batch: Batch) -> np.ndarray:
     """||dL_T/dh_t|| for t = 1..T, L_T the loss at the batch's last scored step only (so the curve
     shows how far back one loss reaches: Bengio et al. 1994). Parameter gradients are cleared."""
-    from .viz import grad_flow
+    from ..viz import grad_flow
     last = batch.where // batch.batch_size == batch.where.max() // batch.batch_size
     batch = Batch(batch.xs[: batch.where.max() // batch.batch_size + 1], batch.targets[last],
                   batch.where[last])
-    # the fused LSTM step passes the state's gradient past the h_t tensors (packed with c_t),
-    # so the probe runs the primitive-op graph, where every h_t carries its dL/dh_t
-    fused, model.cell.fused = getattr(model.cell, "fused", False), False
-    try:
-        loss, hs, _ = batch_loss(task, model, batch)
-        for h in hs:
-            h.retain_grad()
-        loss.backward(keep_intermediate=False)
-    finally:
-        model.cell.fused = fused
+    loss, hs, _ = batch_loss(task, model, batch)
+    for h in hs:
+        h.retain_grad()
+    loss.backward(keep_intermediate=False)
     model.zero_grad()
     return grad_flow(hs)
 
@@ -318,7 +312,7 @@ def write_outputs(task: Task, model: SequenceModel, result: TrainResult, out: st
     save(model, paths["checkpoint"])
     _plot_loss(task, result, paths["loss"])
     if result.grad_flow_start and result.grad_flow_end:
-        from .viz import plot_grad_flow
+        from ..viz import plot_grad_flow
         plot_grad_flow({f"{result.config['cell']} at start": result.grad_flow_start,
                         f"{result.config['cell']} at end": result.grad_flow_end}, paths["grad_flow"],
                        title=f"{task.name}: ||dL/dh_t|| on a probe batch, before and after training")
@@ -362,7 +356,7 @@ def _plot_loss(task: Task, result: TrainResult, path: Path) -> None:
         matplotlib.use("Agg")  # headless unless the caller already chose a backend
     import matplotlib.pyplot as plt
 
-    from .viz.render import write_atomic
+    from ..viz.render import write_atomic
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7.5, 6), sharex=True)
     n = len(result.losses)
     if n:

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .graph import CELLS, make_cell
+from ..nn.cells import CELLS
+from ..speed.fused import make_cell
 
 
 def _op_cases(rng: np.random.Generator) -> list[tuple[str, Callable[..., Any], list[np.ndarray]]]:
@@ -53,8 +54,8 @@ def _cell_case(kind: str, rng: np.random.Generator, fused: bool = False
     """An unrolled cell (3 steps, batch 2): d loss / d (inputs, initial state, every parameter);
     fused: the cell's one-op-per-step version."""
     from .. import nn
-    from ..tensor import Tensor
-    cell = make_cell(kind, 2, 3, seed=int(rng.integers(1 << 30)), fused=fused)
+    from ..engine.tensor import Tensor
+    cell = make_cell(kind, 2, 3, fused=fused, rng=np.random.default_rng(int(rng.integers(1 << 30))))
     xs = Tensor(rng.standard_normal((3, 2, 2)), requires_grad=True)
     parts = [Tensor(rng.standard_normal((2, 3)) * 0.5, requires_grad=True)
              for _ in range(2 if kind == "lstm" else 1)]

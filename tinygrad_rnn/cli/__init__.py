@@ -1,4 +1,4 @@
-"""The `tinygrad-rnn` command. Each subcommand lives in `tinygrad_rnn/commands/<name>.py` and
+"""The `tinygrad-rnn` command. Each subcommand lives in `tinygrad_rnn/cli/<name>.py` and
 provides `add_parser(subparsers)` and `run(args) -> int`."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMANDS:
-        module = importlib.import_module(f"tinygrad_rnn.commands.{name}")
+        module = importlib.import_module(f"tinygrad_rnn.cli.{name}")
         module.add_parser(sub).set_defaults(_run=module.run)
     return parser
 

@@ -7,8 +7,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from ._args import output_path, positive_int
-from .graph import CELLS, unrolled_loss
+from ..nn.cells import CELLS
+from .args import output_path, positive_int
+from .graph import unrolled_loss
 
 LABELS = {"dampened": "Dampened", "elman": "Elman", "lstm": "LSTM", "gru": "GRU"}
 

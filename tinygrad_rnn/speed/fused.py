@@ -1,6 +1,6 @@
 """Opt-in fused cells: one step of a cell as one `Function` with a hand-derived backward.
 
-`LSTMCell(..., fused=True)` (and Elman, GRU, dampened) run these instead of a dozen
+`FusedLSTMCell` (and Elman, GRU, dampened: `make_cell(kind, ..., fused=True)`) run these instead of a dozen
 primitive ops per step: the same numbers (to rounding), a graph with one node per step
 instead of the readable one, and far less engine overhead for long or small sequences.
 Backwards skip the matmuls for inputs that want no gradient (x, and h_0 when it is zeros).
@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from ..context import scope
-from ..function import Function
-from ..ops import GetItem, sigmoid_grad, sigmoid_into, tanh_grad
-from ..tensor import Tensor
+from ..engine.context import scope
+from ..engine.function import Function
+from ..engine.ops import GetItem, sigmoid_grad, sigmoid_into, tanh_grad
+from ..engine.tensor import Tensor
+from ..nn.cells import CELLS, DampenedCell, ElmanCell, GRUCell, LSTMCell, LSTMState
 
 
 # Activations overwrite their argument (a fresh pre-activation array): no allocation per step.
@@ -224,32 +225,51 @@ class GRUStep(Function):
                 d_in.sum(axis=0), dan.sum(axis=0))
 
 
-# ---- the cells' fused paths: `cell(x, state)` when the cell was made with fused=True ------
+# ---- the fused cells: the same parameters and state_dict as the primitive cells, one op per step --
 
-def dampened(cell: Any, x: Any, h: Tensor) -> Tensor:
-    """DampenedCell's step as one op."""
-    with scope("dampened"):
-        return DampenedStep.apply(cell._input(x), h, cell.W, cell.lam, cell.b, activation=cell.activation)
+class FusedDampenedCell(DampenedCell):
+    """DampenedCell whose step is one op (DampenedStep): same parameters, same numbers."""
 
-
-def elman(cell: Any, x: Any, h: Tensor) -> Tensor:
-    """ElmanCell's step as one op."""
-    with scope("elman"):
-        return ElmanStep.apply(cell._input(x), h, cell.W, cell.U, cell.b, activation=cell.activation)
+    def __call__(self, x: Any, h: Tensor) -> Tensor:
+        with scope("dampened"):
+            return DampenedStep.apply(self._input(x), h, self.W, self.lam, self.b, activation=self.activation)
 
 
-def lstm(cell: Any, x: Any, state: tuple[Tensor, Tensor]) -> Any:
-    """LSTMCell's step as one op; h and c are the two halves of its (B, 2H) output."""
-    from .cells import LSTMState
-    h, c = state
-    with scope("lstm"):
-        hc = LSTMStep.apply(cell._input(x), h, c, cell.W, cell.U, cell.b)
-        # the next step reads h and c through these two views, so each of them, like h_t and
-        # c_t of the primitive cell, receives the whole gradient dL/dh_t, dL/dc_t
-        return LSTMState(_Half.apply(hc, second=False), _Half.apply(hc, second=True))
+class FusedElmanCell(ElmanCell):
+    """ElmanCell whose step is one op (ElmanStep)."""
+
+    def __call__(self, x: Any, h: Tensor) -> Tensor:
+        with scope("elman"):
+            return ElmanStep.apply(self._input(x), h, self.W, self.U, self.b, activation=self.activation)
 
 
-def gru(cell: Any, x: Any, h: Tensor) -> Tensor:
-    """GRUCell's step as one op."""
-    with scope("gru"):
-        return GRUStep.apply(cell._input(x), h, cell.W, cell.U, cell.b, cell.b_hn)
+class FusedLSTMCell(LSTMCell):
+    """LSTMCell whose step is one op (LSTMStep); h and c are the two halves of its output."""
+
+    def __call__(self, x: Any, state: tuple[Tensor, Tensor]) -> LSTMState:
+        h, c = state
+        with scope("lstm"):
+            hc = LSTMStep.apply(self._input(x), h, c, self.W, self.U, self.b)
+            # the next step reads h and c through these two views, so each of them, like h_t and
+            # c_t of the primitive cell, receives the whole gradient dL/dh_t, dL/dc_t
+            return LSTMState(_Half.apply(hc, second=False), _Half.apply(hc, second=True))
+
+
+class FusedGRUCell(GRUCell):
+    """GRUCell whose step is one op (GRUStep)."""
+
+    def __call__(self, x: Any, h: Tensor) -> Tensor:
+        with scope("gru"):
+            return GRUStep.apply(self._input(x), h, self.W, self.U, self.b, self.b_hn)
+
+
+FUSED_CELLS: dict[str, type] = {"dampened": FusedDampenedCell, "elman": FusedElmanCell,
+                                "lstm": FusedLSTMCell, "gru": FusedGRUCell}
+
+
+def make_cell(kind: str, input_size: int, hidden_size: int, fused: bool = False, **kwargs: Any) -> Any:
+    """The cell called `kind` (dampened, elman, lstm, gru), fused or primitive; kwargs to its constructor."""
+    table = FUSED_CELLS if fused else CELLS
+    if kind not in table:
+        raise ValueError(f"make_cell: unknown cell {kind!r}; choose from {', '.join(table)}")
+    return table[kind](input_size, hidden_size, **kwargs)

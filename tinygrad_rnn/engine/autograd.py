@@ -12,7 +12,7 @@ from weakref import ref
 
 import numpy as np
 
-from . import memory
+from ..speed import memory
 from .context import STATE, AnomalyError, gc_paused, scope_str
 from .ops import Scatter
 from .tensor import Tensor

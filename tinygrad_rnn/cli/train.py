@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._args import nonneg_float, positive_int
+from .args import nonneg_float, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from ..tasks import TASKS
-    from ..train import CELLS, OPTIMIZERS
+    from ..experiments.tasks import TASKS
+    from ..experiments.train import OPTIMIZERS
+    from ..nn.cells import CELLS
 
     lines = [f"  {name:15s} {cls.paper}\n  {'':15s} defaults: " + ", ".join(
         f"{k.replace('_', '-')} {v}" for k, v in cls.defaults.items()) for name, cls in TASKS.items()]
@@ -51,8 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..tasks import TASKS, get_task
-    from ..train import TrainConfig, finish, make_model, train, verdict, write_outputs
+    from ..experiments.tasks import TASKS, get_task
+    from ..experiments.train import TrainConfig, finish, make_model, train, verdict, write_outputs
 
     name = args.task.replace("-", "_")
     cls = TASKS[name]

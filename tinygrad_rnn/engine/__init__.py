@@ -1,0 +1,1 @@
+"""The autograd engine, read first: Tensor, Function, backward, the ops, the recording state."""
