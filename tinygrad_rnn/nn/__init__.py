@@ -12,10 +12,10 @@ from .losses import (
     softmax,
 )
 from .module import Module, StateDictError, parameter
-from .unroll import unroll
+from .unroll import Unrolled, detach_state, unroll
 
 __all__ = [
     "DampenedCell", "ElmanCell", "GRUCell", "LSTMCell", "LSTMState", "Linear", "Module",
-    "StateDictError", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-    "init", "log_softmax", "mse_loss", "parameter", "softmax", "unroll",
+    "StateDictError", "Unrolled", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "detach_state", "init", "log_softmax", "mse_loss", "parameter", "softmax", "unroll",
 ]
