@@ -120,3 +120,31 @@ def test_losses_match_pytorch():
     x = rng.standard_normal(5) * 3
     want = torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(x), torch.tensor(y)).item()
     assert binary_cross_entropy_with_logits(x, y).item() == pytest.approx(want, rel=1e-12)
+
+
+def test_bce_clamps_its_logs_at_minus_100_as_pytorch_does():
+    # a float64 sigmoid saturates to exactly 1.0 above ~37: the loss used to be NaN/inf there
+    p = tg.Tensor([40.0, -800.0, 0.0]).sigmoid()
+    assert p.data[0] == 1.0 and p.data[1] == 0.0
+    q = tg.Tensor(p.data.copy(), requires_grad=True)
+    loss = binary_cross_entropy(q, np.array([0.0, 1.0, 1.0]), reduction="sum")
+    loss.backward()
+    # -log(1 - 1) and -log(0) are each clamped at 100; the third term is -log(0.5)
+    np.testing.assert_allclose(loss.item(), 200.0 + np.log(2.0), rtol=1e-12)
+    assert np.isfinite(q.grad).all()
+    # the clamped log is flat below e^-100: no gradient through the floor, 1/p elsewhere
+    np.testing.assert_allclose(q.grad, [0.0, 0.0, -2.0])
+    # exact 0 and 1 targets and predictions that agree cost nothing
+    assert binary_cross_entropy(np.array([0.0, 1.0]), np.array([0.0, 1.0])).item() == 0.0
+
+
+def test_bce_matches_torch_at_the_clamp():
+    torch = pytest.importorskip("torch")
+    p, y = np.array([0.0, 1.0, 1e-50, 0.3, 1.0]), np.array([1.0, 0.0, 1.0, 0.0, 1.0])
+    want = torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(y)).item()
+    np.testing.assert_allclose(binary_cross_entropy(p, y).item(), want, rtol=1e-12)
+
+
+def test_bce_refuses_a_p_outside_0_1():
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: every p must lie in \[0, 1\].*1.5"):
+        binary_cross_entropy(np.array([0.5, 1.5]), np.array([0.0, 1.0]))

@@ -12,7 +12,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..engine.context import scope
-from ..engine.tensor import Tensor
+from ..engine.tensor import Tensor, as_tensor
+
+# isort: split
+# (engine.tensor first: importing engine.function first would enter the engine's import cycle there)
+from ..engine.function import ShapeError
 from . import init
 from .module import Module, parameter
 
@@ -33,7 +37,9 @@ def _activation(name: str, cell: str) -> Any:
 
 
 class _Cell(Module):
-    """What all cells share: sizes, dtype, zero initial state, input conversion, PyTorch interop."""
+    """What all cells share: sizes, dtype, zero initial state, checked step inputs, PyTorch interop."""
+
+    state_parts: tuple[str, ...] = ("h",)  # what the state holds, in order (the LSTM: h and c)
 
     def __init__(self, input_size: int, hidden_size: int, dtype: Any) -> None:
         if input_size < 1 or hidden_size < 1:
@@ -48,8 +54,35 @@ class _Cell(Module):
         """h_0 = 0, of shape (batch_size, H)."""
         return self._zeros(batch_size)
 
-    def _input(self, x: Any) -> Tensor:
-        return x if isinstance(x, Tensor) else Tensor(x, dtype=self.dtype)
+    def _checked(self, x: Any, state: Any) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """(x_t, the state's parts) for one step, checked: x_t (B, I), the state one (B, H) float Tensor
+        per name in state_parts (arrays become constants of the cell's dtype). Anything else raises a
+        TypeError or ShapeError saying what was expected."""
+        who, names = type(self).__name__, self.state_parts
+        x = as_tensor(x, self.dtype)
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise ShapeError(f"{who}: x_t must have shape (B, input_size={self.input_size}), got {x.shape}")
+        single = len(names) == 1
+        if not (isinstance(state, (Tensor, np.ndarray)) if single else
+                isinstance(state, (tuple, list)) and len(state) == len(names)):
+            want = (f"one Tensor {names[0]} of shape" if single else
+                    f"a pair ({', '.join(names)}) such as LSTMState, each of shape")
+            got = f"{len(state)} items" if isinstance(state, (tuple, list)) else f"a {type(state).__name__}"
+            raise TypeError(f"{who}: the state must be {want} (B, hidden_size={self.hidden_size}); got {got}")
+        parts = tuple(as_tensor(p, self.dtype) if isinstance(p, np.ndarray) else p
+                      for p in ((state,) if single else state))
+        want_shape = (x.shape[0], self.hidden_size)
+        for name, part in zip(names, parts):
+            if not isinstance(part, Tensor):
+                raise TypeError(f"{who}: state {name} must be a Tensor of shape {want_shape}, "
+                                f"got a {type(part).__name__}")
+            if part.shape != want_shape:
+                raise ShapeError(f"{who}: state {name} must have shape (B, hidden_size) = {want_shape} "
+                                 f"for an x_t of shape {x.shape}, got {part.shape}")
+            if part.dtype.kind != "f":
+                raise TypeError(f"{who}: state {name} must be floating-point (the cell is {self.dtype}), "
+                                f"got dtype {part.dtype}")
+        return x, parts
 
     @classmethod
     def from_torch(cls, module: Any, dtype: Any = None, **cell_kwargs: Any) -> _Cell:
@@ -80,8 +113,9 @@ class DampenedCell(_Cell):
         self.lam = parameter(lam_value) if learn_lam else Tensor(lam_value)  # fixed: a buffer
 
     def __call__(self, x: Any, h: Tensor) -> Tensor:
+        x, (h,) = self._checked(x, h)
         with scope("dampened"):
-            return self._s(self._input(x) @ self.W + self.lam * h + self.b)
+            return self._s(x @ self.W + self.lam * h + self.b)
 
 
 class ElmanCell(_Cell):
@@ -97,8 +131,9 @@ class ElmanCell(_Cell):
         self.b = parameter(init.torch_default(hidden_size, hidden_size, rng, dtype))
 
     def __call__(self, x: Any, h: Tensor) -> Tensor:
+        x, (h,) = self._checked(x, h)
         with scope("elman"):
-            return self._s(self._input(x) @ self.W + h @ self.U + self.b)
+            return self._s(x @ self.W + h @ self.U + self.b)
 
 
 class LSTMCell(_Cell):
@@ -108,6 +143,8 @@ class LSTMCell(_Cell):
     Weights start U(+-1/sqrt(H)) as in PyTorch; forget_bias is added to the forget block of b
     (Gers et al. 2000: start by remembering). forget_bias=0 gives PyTorch's initialisation.
     """
+
+    state_parts = ("h", "c")
 
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0, rng: Any = None,
                  dtype: Any = np.float64) -> None:
@@ -124,10 +161,10 @@ class LSTMCell(_Cell):
         return LSTMState(self._zeros(batch_size), self._zeros(batch_size))
 
     def __call__(self, x: Any, state: tuple[Tensor, Tensor]) -> LSTMState:
-        h, c = state
+        x, (h, c) = self._checked(x, state)
         H = self.hidden_size
         with scope("lstm"):
-            z = self._input(x) @ self.W + h @ self.U + self.b
+            z = x @ self.W + h @ self.U + self.b
             with scope("input gate"):
                 i = z[..., :H].sigmoid()
             with scope("forget gate"):
@@ -162,9 +199,10 @@ class GRUCell(_Cell):
         self.b_hn = parameter(init.torch_default(H, H, rng, dtype))
 
     def __call__(self, x: Any, h: Tensor) -> Tensor:
+        x, (h,) = self._checked(x, h)
         H = self.hidden_size
         with scope("gru"):
-            a = self._input(x) @ self.W + self.b  # input part of all three gates
+            a = x @ self.W + self.b  # input part of all three gates
             u = h @ self.U                          # hidden part of all three gates
             with scope("reset gate"):
                 r = (a[..., :H] + u[..., :H]).sigmoid()

@@ -231,25 +231,27 @@ class FusedDampenedCell(DampenedCell):
     """DampenedCell whose step is one op (DampenedStep): same parameters, same numbers."""
 
     def __call__(self, x: Any, h: Tensor) -> Tensor:
+        x, (h,) = self._checked(x, h)
         with scope("dampened"):
-            return DampenedStep.apply(self._input(x), h, self.W, self.lam, self.b, activation=self.activation)
+            return DampenedStep.apply(x, h, self.W, self.lam, self.b, activation=self.activation)
 
 
 class FusedElmanCell(ElmanCell):
     """ElmanCell whose step is one op (ElmanStep)."""
 
     def __call__(self, x: Any, h: Tensor) -> Tensor:
+        x, (h,) = self._checked(x, h)
         with scope("elman"):
-            return ElmanStep.apply(self._input(x), h, self.W, self.U, self.b, activation=self.activation)
+            return ElmanStep.apply(x, h, self.W, self.U, self.b, activation=self.activation)
 
 
 class FusedLSTMCell(LSTMCell):
     """LSTMCell whose step is one op (LSTMStep); h and c are the two halves of its output."""
 
     def __call__(self, x: Any, state: tuple[Tensor, Tensor]) -> LSTMState:
-        h, c = state
+        x, (h, c) = self._checked(x, state)
         with scope("lstm"):
-            hc = LSTMStep.apply(self._input(x), h, c, self.W, self.U, self.b)
+            hc = LSTMStep.apply(x, h, c, self.W, self.U, self.b)
             # the next step reads h and c through these two views, so each of them, like h_t and
             # c_t of the primitive cell, receives the whole gradient dL/dh_t, dL/dc_t
             return LSTMState(_Half.apply(hc, second=False), _Half.apply(hc, second=True))
@@ -259,8 +261,9 @@ class FusedGRUCell(GRUCell):
     """GRUCell whose step is one op (GRUStep)."""
 
     def __call__(self, x: Any, h: Tensor) -> Tensor:
+        x, (h,) = self._checked(x, h)
         with scope("gru"):
-            return GRUStep.apply(self._input(x), h, self.W, self.U, self.b, self.b_hn)
+            return GRUStep.apply(x, h, self.W, self.U, self.b, self.b_hn)
 
 
 FUSED_CELLS: dict[str, type] = {"dampened": FusedDampenedCell, "elman": FusedElmanCell,
