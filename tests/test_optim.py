@@ -152,3 +152,43 @@ def test_training_an_elman_cell_reduces_the_loss():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.2 * losses[0]
+
+
+@pytest.mark.parametrize("make_opt", [lambda ps: Adam(ps, lr=1e-3), lambda ps: Adagrad(ps, lr=1e-3),
+                                      lambda ps: SGD(ps, lr=1.0, momentum=0.9)])
+def test_float16_parameters_keep_float32_state_and_move_as_in_float32(make_opt):
+    # Adam's g^2 (1e-8) and eps underflowed in float16: a 1e-4 gradient moved 1 -> -10.9 in one step
+    p16 = tg.Tensor(np.ones(3, dtype=np.float16), requires_grad=True)
+    p32 = tg.Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    o16, o32 = make_opt([p16]), make_opt([p32])
+    for _ in range(5):
+        p16.grad, p32.grad = np.full(3, 1e-4, np.float16), np.full(3, np.float16(1e-4), np.float32)
+        o16.step()
+        o32.step()
+        assert p16.dtype == np.float16
+        np.testing.assert_allclose(p16.data, p32.data.astype(np.float16), rtol=1e-3)
+    assert 0.99 < p16.data[0] < 1.0
+    assert all(a.dtype == np.float32 for a in o16.state[id(p16)].values() if isinstance(a, np.ndarray))
+
+
+def test_a_grad_of_another_shape_is_refused_not_broadcast_into_the_parameter():
+    for opt in (SGD, Adam, Adagrad):
+        p = tg.Tensor(np.zeros(3), requires_grad=True, name="w")
+        p.grad = np.ones((2, 3))     # numpy would have made p.data (2, 3)
+        with pytest.raises(ValueError, match=rf"{opt.__name__}.step: parameter 0 \('w'\) has shape \(3,\) "
+                                             r"but .grad has shape \(2, 3\)"):
+            opt([p], lr=0.1).step()
+        assert p.shape == (3,) and (p.data == 0).all()
+
+
+@pytest.mark.parametrize("bound", [-1.0, -1e-9, float("nan"), "1", None])
+def test_clipping_refuses_a_negative_or_non_numeric_bound(bound):
+    p = tg.Tensor(np.zeros(2), requires_grad=True)
+    p.grad = np.array([0.5, -2.0])
+    with pytest.raises(ValueError, match="clip_grad_value: clip_value must be a number >= 0"):
+        clip_grad_value([p], bound)      # -1 used to set every gradient to -1
+    with pytest.raises(ValueError, match="clip_grad_norm: max_norm must be a number >= 0"):
+        clip_grad_norm([p], bound)       # -1 used to flip them
+    np.testing.assert_array_equal(p.grad, [0.5, -2.0])
+    clip_grad_value([p], 0)              # 0 is a bound (PyTorch accepts it)
+    np.testing.assert_array_equal(p.grad, [0.0, 0.0])

@@ -1,7 +1,8 @@
 """Optimisers (PyTorch's update rules, step for step) and gradient clipping.
 
 Updates assign new arrays to `p.data` and `p.grad` instead of writing into them: an array a
-Tensor was made from, or a gradient that is a broadcast view, is never modified.
+Tensor was made from, or a gradient that is a broadcast view, is never modified. The update and
+the optimizer's state are computed in float32 at least: in float16, Adam's g^2 and eps underflow.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Optimizer:
     """Holds the parameters; `step()` updates those that have a gradient."""
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
-        if lr < 0:
+        if not lr >= 0:  # NaN too
             raise ValueError(f"{type(self).__name__}: learning rate must be >= 0, got {lr}")
         self.params = _param_list(params, type(self).__name__)
         if not self.params:
@@ -42,11 +43,18 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
-        """One update of every parameter whose .grad is set."""
-        for p in self.params:
-            if p.grad is not None:
-                p.data = (p.data - self._update(p, np.asarray(p.grad), self.state[id(p)])).astype(
-                    p.dtype, copy=False)
+        """One update of every parameter whose .grad is set (a .grad of another shape is refused)."""
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            if np.shape(p.grad) != p.shape:  # numpy would broadcast p.data to the gradient's shape
+                name = f" ({p.name!r})" if p.name else ""
+                raise ValueError(f"{type(self).__name__}.step: parameter {i}{name} has shape {p.shape} but "
+                                 f".grad has shape {np.shape(p.grad)}; give it a gradient of its own shape")
+            work = np.promote_types(p.dtype, np.float32)  # float16 state would underflow
+            g = np.asarray(p.grad).astype(work, copy=False)
+            p.data = (p.data.astype(work, copy=False) - self._update(p, g, self.state[id(p)])).astype(
+                p.dtype, copy=False)
 
     def _update(self, p: Tensor, g: np.ndarray, state: dict) -> np.ndarray:
         raise NotImplementedError
@@ -105,6 +113,7 @@ class Adagrad(Optimizer):
 def clip_grad_norm(params: Iterable[Tensor] | Tensor, max_norm: float) -> float:
     """Pascanu et al. (2013): if ||g|| > max_norm over all gradients together, scale them all by
     max_norm / (||g|| + 1e-6). Returns ||g|| before clipping."""
+    _check_bound(max_norm, "clip_grad_norm", "max_norm")
     grads = [p for p in _param_list(params, "clip_grad_norm") if p.grad is not None]
     total = float(np.sqrt(sum(float(np.sum(np.square(p.grad, dtype=np.float64))) for p in grads)))
     coef = max_norm / (total + 1e-6)
@@ -116,6 +125,14 @@ def clip_grad_norm(params: Iterable[Tensor] | Tensor, max_norm: float) -> float:
 
 def clip_grad_value(params: Iterable[Tensor] | Tensor, clip_value: float) -> None:
     """Clip every gradient element into [-clip_value, clip_value] (min-char-rnn's clip)."""
+    _check_bound(clip_value, "clip_grad_value", "clip_value")
     for p in _param_list(params, "clip_grad_value"):
         if p.grad is not None:
             p.grad = np.clip(p.grad, -clip_value, clip_value)
+
+
+def _check_bound(value: float, fn: str, name: str) -> None:
+    """A clipping bound must be a number >= 0: a negative one would flip or pin every gradient."""
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not (number and value >= 0):  # NaN fails value >= 0 too
+        raise ValueError(f"{fn}: {name} must be a number >= 0, got {value!r}")
