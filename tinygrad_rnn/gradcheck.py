@@ -22,8 +22,10 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any], eps: float = 1e-
 
     A non-scalar output is reduced to sum(out * w) with fixed random weights w, which
     checks every output element. Numerical: (f(x + eps e_i) - f(x - eps e_i)) / (2 eps).
+    Leaves everything as it found it, also when fn raises: the inputs' arrays are never written
+    (a copy is perturbed), and every .grad in fn's graph (inputs, parameters) is put back.
     """
-    tensors = [x if isinstance(x, Tensor) else Tensor(np.array(x, dtype=np.float64), requires_grad=True)
+    tensors = [x if isinstance(x, Tensor) else Tensor(x, dtype=np.float64, requires_grad=True)
                for x in inputs]
     checked = [i for i, t in enumerate(tensors) if t.requires_grad]
     if not checked:
@@ -32,24 +34,41 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any], eps: float = 1e-
         if tensors[i].dtype != np.float64:
             warnings.warn(f"gradcheck: input {i} is {tensors[i].dtype}; finite differences need "
                           "float64 to be meaningful", stacklevel=2)
+    arrays = [t.data for t in tensors]
+    grads = {id(t): (t, t.grad) for t in tensors}  # every .grad this call may change, as it was
+    try:
+        for i in checked:
+            tensors[i].data = arrays[i].copy()  # perturbed in place below; the caller's array is not
+        return _check(fn, tensors, checked, eps, atol, rtol, raise_exception, grads)
+    finally:
+        for t, a in zip(tensors, arrays):
+            t.data = a
+        for t, g in grads.values():
+            t.grad = g
+
+
+def _check(fn: Callable[..., Tensor], tensors: list[Tensor], checked: list[int], eps: float, atol: float,
+           rtol: float, raise_exception: bool, grads: dict[int, tuple[Tensor, Any]]) -> bool:
     with no_grad():
         out0 = fn(*tensors)
-    weights = np.random.default_rng(0).uniform(0.5, 1.5, np.shape(out0.data))
+    if not isinstance(out0, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out0).__name__}")
+    weights = np.random.default_rng(0).uniform(0.5, 1.5, out0.shape)
 
     def scalar(*ts: Tensor) -> Tensor:
         out = fn(*ts)
         return out if out.data.size == 1 else (out * weights).sum()
 
-    for i in checked:
-        tensors[i].grad = None
-    scalar(*tensors).backward()
+    loss = scalar(*tensors)
+    for t in _graph(loss):  # parameters fn uses start from no gradient, and get theirs back after
+        grads.setdefault(id(t), (t, t.grad))
+        t.grad = None
+    loss.backward()
     for i in checked:
         t = tensors[i]
         analytic = np.zeros(t.shape) if t.grad is None else np.broadcast_to(t.grad, t.shape)
         numeric = np.zeros(t.shape)
-        flat = t.data.reshape(-1)  # a view: perturb in place, restore after
-        if not np.shares_memory(flat, t.data):
-            raise ValueError(f"gradcheck: input {i} must be a contiguous array")
+        flat = t.data.reshape(-1)  # a view of gradcheck's own copy
         with no_grad():
             for k in range(flat.size):
                 old = flat[k]
@@ -70,3 +89,16 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Any], eps: float = 1e-
                 raise GradcheckError(msg)
             return False
     return True
+
+
+def _graph(root: Tensor) -> list[Tensor]:
+    """Every tensor root depends on (through .parents), root included; no recursion."""
+    seen, stack, order = {id(root)}, [root], []
+    while stack:
+        t = stack.pop()
+        order.append(t)
+        for p in t.parents:
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+    return order
