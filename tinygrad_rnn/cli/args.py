@@ -38,3 +38,36 @@ def output_path(*suffixes: str) -> Callable[[str], Path]:
             raise argparse.ArgumentTypeError(f"{text!r} must end in one of {', '.join(suffixes)}")
         return p
     return check
+
+
+def nonneg_int(text: str) -> int:
+    """An int >= 0 (seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def int_list(text: str) -> list[int]:
+    """Whole numbers >= 0 separated by commas, e.g. "0,1,2"; no repeats."""
+    values = [nonneg_int(part.strip()) for part in text.split(",")]
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"{text!r} repeats a value")
+    return values
+
+
+def name_list(choices: list[str]) -> Callable[[str], list[str]]:
+    """One or more of choices separated by commas, e.g. "lstm,elman"; no repeats."""
+    def check(text: str) -> list[str]:
+        names = [part.strip() for part in text.split(",")]
+        bad = [n for n in names if n not in choices]
+        if bad:
+            raise argparse.ArgumentTypeError(f"unknown {', '.join(map(repr, bad))}; choose from "
+                                             f"{', '.join(choices)} (several separated by commas)")
+        if len(set(names)) != len(names):
+            raise argparse.ArgumentTypeError(f"{text!r} repeats a name")
+        return names
+    return check
