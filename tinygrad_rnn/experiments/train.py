@@ -9,11 +9,9 @@ the first evaluation that says solved. Ctrl-C stops cleanly: the run so far is k
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,8 +20,8 @@ from .. import nn, optim
 from ..engine.context import no_grad
 from ..engine.ops import stack
 from ..engine.tensor import Tensor
+from ..nn import detach_state
 from ..nn.cells import CELLS
-from ..serialize import save
 from ..speed.fused import make_cell
 from .tasks.base import Batch, Evaluation, Task
 
@@ -62,11 +60,34 @@ class TrainConfig:
 
 
 class SequenceModel(nn.Module):
-    """A recurrent cell and a linear readout: h_t = cell(x_t, h_{t-1}), y_t = h_t V + c."""
+    """A recurrent cell and a linear readout: h_t = cell(x_t, h_{t-1}), y_t = h_t V + c.
 
-    def __init__(self, cell: Any, output_size: int, rng: np.random.Generator, dtype: Any) -> None:
+    Buffers h0 (and c0 for a two-part state such as the LSTM's) hold the state the model starts
+    from when used: zeros, or, for a task read as one stream, the state training had reached at
+    the last evaluation (saved with the weights, so the saved model is scored as it was used).
+    """
+
+    def __init__(self, cell: Any, output_size: int, rng: np.random.Generator, dtype: Any,
+                 state_parts: int = 1) -> None:
         self.cell = cell
         self.readout = nn.Linear(cell.hidden_size, output_size, rng=rng, dtype=dtype)
+        self.h0 = Tensor(np.zeros((1, cell.hidden_size)), dtype=dtype)
+        if state_parts == 2:
+            self.c0 = Tensor(np.zeros((1, cell.hidden_size)), dtype=dtype)
+
+    def start_state(self, batch_size: int) -> Any:
+        """The stored start state, repeated for batch_size rows (an LSTMState if there is a c0)."""
+        h = Tensor(np.repeat(self.h0.data, batch_size, axis=0))
+        if not hasattr(self, "c0"):
+            return h
+        return nn.LSTMState(h, Tensor(np.repeat(self.c0.data, batch_size, axis=0)))
+
+    def keep_state(self, state: Any) -> None:
+        """Store row 0 of a state (a Tensor or an (h, c) tuple) as the start state."""
+        parts = (state,) if isinstance(state, Tensor) else tuple(state)
+        self.h0.data = np.array(parts[0].data[:1], dtype=self.h0.dtype)
+        if hasattr(self, "c0"):
+            self.c0.data = np.array(parts[1].data[:1], dtype=self.c0.dtype)
 
     def forward(self, xs: Any, state: Any = None, truncate: int | None = None) -> tuple[list[Tensor], Any]:
         return nn.unroll(self.cell, xs, state=state, truncate=truncate)
@@ -96,7 +117,8 @@ def make_model(task: Task, config: TrainConfig) -> SequenceModel:
     if config.cell == "lstm":
         kwargs["forget_bias"] = config.forget_bias
     cell = make_cell(config.cell, task.input_size, config.hidden, fused=config.fused, **kwargs)
-    model = SequenceModel(cell, task.output_size, rng, np.dtype(config.dtype))
+    model = SequenceModel(cell, task.output_size, rng, np.dtype(config.dtype),
+                          state_parts=2 if config.cell == "lstm" else 1)
     if config.init_std is not None:
         for name, p in model.named_parameters():
             if p.ndim == 2:
@@ -110,7 +132,10 @@ def batch_loss(task: Task, model: SequenceModel, batch: Batch, state: Any = None
                truncate: int | None = None) -> tuple[Tensor, list[Tensor], Any]:
     """The task's loss on one batch: (loss, hs, final state)."""
     hs, final = model(batch.xs.astype(model.cell.dtype, copy=False), state=state, truncate=truncate)
-    y = model.outputs(hs, batch.where)
+    return _loss(task, model.outputs(hs, batch.where), batch), hs, final
+
+
+def _loss(task: Task, y: Tensor, batch: Batch) -> Tensor:
     if task.loss == "mse":
         loss = nn.mse_loss(y, batch.targets.astype(y.dtype), reduction=task.reduction)
     elif task.loss == "bce":
@@ -119,7 +144,7 @@ def batch_loss(task: Task, model: SequenceModel, batch: Batch, state: Any = None
         loss = nn.cross_entropy(y, batch.targets, reduction=task.reduction)
     else:
         raise ValueError(f"batch_loss: task {task.name} has unknown loss kind {task.loss!r}")
-    return loss, hs, final
+    return loss
 
 
 def _activate(task: Task, y: Tensor) -> np.ndarray:
@@ -135,7 +160,7 @@ def predictor(task: Task, model: SequenceModel) -> Callable[[np.ndarray], np.nda
     """xs (T, B, I) -> outputs (T, B, O) after the task's output nonlinearity, without a graph."""
     def predict(xs: np.ndarray) -> np.ndarray:
         with no_grad():
-            hs, _ = model(xs.astype(model.cell.dtype, copy=False))
+            hs, _ = model(xs.astype(model.cell.dtype, copy=False), state=model.start_state(xs.shape[1]))
             H = np.stack([h.data for h in hs])
             y = _activate(task, model.readout(Tensor(H.reshape(-1, H.shape[-1]))))
         return y.reshape(H.shape[0], H.shape[1], -1)
@@ -143,8 +168,8 @@ def predictor(task: Task, model: SequenceModel) -> Callable[[np.ndarray], np.nda
 
 
 def stepper(task: Task, model: SequenceModel) -> Callable[[np.ndarray], np.ndarray]:
-    """One step at a time, carrying the state: x (1, I) -> output probabilities (O,)."""
-    state: list[Any] = [None]
+    """One step at a time from the model's start state: x (1, I) -> output probabilities (O,)."""
+    state: list[Any] = [model.start_state(1)]
 
     def step(x: np.ndarray) -> np.ndarray:
         with no_grad():
@@ -153,19 +178,26 @@ def stepper(task: Task, model: SequenceModel) -> Callable[[np.ndarray], np.ndarr
     return step
 
 
-def gradient_flow(task: Task, model: SequenceModel, batch: Batch) -> np.ndarray:
+def gradient_flow(task: Task, model: SequenceModel, batch: Batch, truncate: int | None = None) -> np.ndarray:
     """||dL_T/dh_t|| for t = 1..T, L_T the loss at the batch's last scored step only (so the curve
-    shows how far back one loss reaches: Bengio et al. 1994). Parameter gradients are cleared."""
+    shows how far back one loss reaches: Bengio et al. 1994), under the training's truncation
+    (none reaches beyond its window of `truncate` steps). Shape (T,), or (T, 2) with ||dL_T/dc_t||
+    beside for a cell whose state is (h, c). Parameter gradients are cleared."""
     from ..viz import grad_flow
     last = batch.where // batch.batch_size == batch.where.max() // batch.batch_size
     batch = Batch(batch.xs[: batch.where.max() // batch.batch_size + 1], batch.targets[last],
                   batch.where[last])
-    loss, hs, _ = batch_loss(task, model, batch)
-    for h in hs:
-        h.retain_grad()
+    xs = batch.xs.astype(model.cell.dtype, copy=False)
+    run = model(xs, state=model.start_state(batch.batch_size), truncate=truncate)
+    hs = run[0]
+    states = [run.states[t] for t in run.steps] if hasattr(run, "states") else hs
+    for s in states:
+        for part in (s,) if isinstance(s, Tensor) else s:
+            part.retain_grad()
+    loss = _loss(task, model.outputs(hs, batch.where), batch)
     loss.backward(keep_intermediate=False)
     model.zero_grad()
-    return grad_flow(hs)
+    return grad_flow(states if isinstance(states[0], Tensor) else [tuple(s) for s in states])
 
 
 @dataclass
@@ -182,9 +214,10 @@ class TrainResult:
     solved_after: int | None = None       # sequences seen at the first solved evaluation
     final: Evaluation | None = None
     interrupted: bool = False
+    diverged: str | None = None           # why training stopped on a non-finite loss or gradient
     seconds: float = 0.0
-    grad_flow_start: list[float] = field(default_factory=list)
-    grad_flow_end: list[float] = field(default_factory=list)
+    grad_flow_start: list[Any] = field(default_factory=list)
+    grad_flow_end: list[Any] = field(default_factory=list)
     samples: list[str] = field(default_factory=list)
 
     @property
@@ -197,53 +230,71 @@ def _norm(params: list[Tensor]) -> float:
                              for p in params if p.grad is not None)))
 
 
+def make_optimizer(model: SequenceModel, config: TrainConfig) -> optim.Optimizer:
+    """config.optim over the model's parameters at config.lr."""
+    if config.optim not in OPTIMIZERS:
+        raise ValueError(f"train: unknown optimizer {config.optim!r}; choose from {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[config.optim](model.parameters(), lr=config.lr)
+
+
 def train(task: Task, config: TrainConfig, progress: bool = True,
-          log: Callable[[str], None] = print,
-          model: SequenceModel | None = None) -> tuple[SequenceModel, TrainResult]:
+          log: Callable[[str], None] = print, model: SequenceModel | None = None,
+          result: TrainResult | None = None, opt: optim.Optimizer | None = None,
+          checkpoint: Callable[[SequenceModel, TrainResult, optim.Optimizer], None] | None = None,
+          checkpoint_every: int = 0) -> tuple[SequenceModel, TrainResult]:
     """Train config.cell on the task; returns the model and a TrainResult (see module docstring).
 
     A KeyboardInterrupt during training ends it cleanly (result.interrupted): the model and
-    the numbers so far are returned. `model` continues training a given model.
+    the numbers so far are returned. A non-finite loss or gradient stops training before the
+    step that would spread it into the weights (result.diverged). `model`, `result` and `opt`
+    continue a previous run (its iterations count towards config.iters); `checkpoint(model,
+    result, opt)` is called every `checkpoint_every` iterations.
     """
-    if config.optim not in OPTIMIZERS:
-        raise ValueError(f"train: unknown optimizer {config.optim!r}; choose from {', '.join(OPTIMIZERS)}")
     if config.clip_mode not in ("norm", "value"):
         raise ValueError(f"train: clip_mode must be 'norm' or 'value', got {config.clip_mode!r}")
     model = model or make_model(task, config)
-    result = TrainResult(task.name, asdict(config))
-    start, state, running, bar = time.perf_counter(), None, None, None
+    opt = opt or make_optimizer(model, config)
+    result = result or TrainResult(task.name, asdict(config))
+    done = len(result.losses)
+    start, state, running, bar = time.perf_counter() - result.seconds, None, None, None
     try:
         from tqdm import tqdm
         params = model.parameters()
-        opt = OPTIMIZERS[config.optim](params, lr=config.lr)
-        data = task.batches(np.random.default_rng([config.seed, 3]), config.batch)
-        sample_rng = np.random.default_rng([config.seed, 4])
-        bar = tqdm(total=config.iters, desc=f"{task.name}/{config.cell}", unit="it", disable=not progress,
-                   dynamic_ncols=True, mininterval=0.5)
-        result.grad_flow_start = gradient_flow(task, model, task.probe()).tolist()
-        for it in range(1, config.iters + 1):
+        data = task.batches(np.random.default_rng([config.seed, 3] + ([done] if done else [])), config.batch)
+        sample_rng = np.random.default_rng([config.seed, 4, done])
+        goal = "to the end of the budget" if config.keep_going else "stops when solved"
+        bar = tqdm(total=config.iters, initial=done, desc=f"{task.name}/{config.cell} ({goal})", unit="it",
+                   disable=not progress, dynamic_ncols=True, mininterval=0.5)
+        if not done:
+            result.grad_flow_start = gradient_flow(task, model, task.probe(), config.truncate).tolist()
+        for it in range(done + 1, config.iters + 1):
             batch = next(data)
-            carried = _detach(state) if batch.carry else None
+            carried = detach_state(state) if batch.carry and state is not None else None
             loss, _, state = batch_loss(task, model, batch, carried, config.truncate)
+            value = loss.item()
+            if not np.isfinite(value):
+                result.diverged = f"the loss became {value} at iteration {it}"
+                break
             opt.zero_grad()
             loss.backward(keep_intermediate=False)
             before = _norm(params)
+            if not np.isfinite(before):
+                result.diverged = f"the gradient norm became {before} at iteration {it}"
+                break
             if config.clip > 0 and config.clip_mode == "norm":
                 optim.clip_grad_norm(params, config.clip)
             elif config.clip > 0:
                 optim.clip_grad_value(params, config.clip)
             after = _norm(params) if config.clip > 0 else before
             opt.step()
-            value = loss.item()
-            if not np.isfinite(value):
-                log(f"stopping: the loss became {value} at iteration {it} (try a smaller --lr or --clip)")
-                break
             result.losses.append(value)
             result.grad_norms.append(before)
             result.clipped_norms.append(after)
             result.sequences += batch.batch_size
+            if task.streams:
+                model.keep_state(state)
             running = value if running is None else 0.98 * running + 0.02 * value
-            bar.set_postfix(loss=f"{running:.4f}", gnorm=f"{before:.3g}", clipped=f"{after:.3g}",
+            bar.set_postfix(loss=f"{running:.4g}", gnorm=f"{before:.3g}", clipped=f"{after:.3g}",
                             refresh=False)
             bar.update(1)
             if it % config.eval_every == 0 or it == config.iters:
@@ -255,11 +306,16 @@ def train(task: Task, config: TrainConfig, progress: bool = True,
                 bar.write(f"[{it}] {'SOLVED ' if ev.solved else ''}{ev.summary}")
                 if ev.solved and not config.keep_going:
                     break
+            if checkpoint is not None and checkpoint_every and it % checkpoint_every == 0:
+                result.seconds = time.perf_counter() - start
+                checkpoint(model, result, opt)
     except KeyboardInterrupt:
         result.interrupted = True
     finally:
         if bar is not None:
             bar.close()
+    if result.diverged:
+        log(f"stopping: {result.diverged} (try a smaller --lr or --clip)")
     result.seconds = time.perf_counter() - start
     return model, result
 
@@ -271,7 +327,7 @@ def finish(task: Task, model: SequenceModel, result: TrainResult) -> TrainResult
         result.final = Evaluation(last["numbers"], last["solved"], last["summary"])
     else:
         result.final = _evaluate(task, model, result, len(result.losses))
-    result.grad_flow_end = gradient_flow(task, model, task.probe()).tolist()
+    result.grad_flow_end = gradient_flow(task, model, task.probe(), result.config.get("truncate")).tolist()
     return result
 
 
@@ -284,106 +340,23 @@ def _evaluate(task: Task, model: SequenceModel, result: TrainResult, it: int) ->
     return ev
 
 
-def _detach(state: Any) -> Any:
-    if state is None or isinstance(state, Tensor):
-        return None if state is None else state.detach()
-    parts = [p.detach() for p in state]
-    return type(state)(*parts) if hasattr(state, "_fields") else type(state)(parts)
-
-
-def verdict(task: Task, result: TrainResult) -> str:
-    """The closing line: solved (criterion) after N sequences, or not solved, with the paper's figure."""
-    unit = task.unit
+def verdict(task: Task, result: TrainResult) -> list[str]:
+    """The closing lines: one short line (task, cell, solved or not and when, the test metric, wall
+    time), the paper's figure with its source, and where modern training changes the paper's
+    outcome, one sentence why."""
+    cfg = result.config
+    who = f"{task.name} / {cfg['cell']}, seed {cfg['seed']}"
     if result.solved:
-        head = f"solved (criterion: {task.criterion}) after {result.solved_after:,} {unit}"
+        head = f"solved after {result.solved_after:,} {task.unit}"
     else:
-        why = result.final.summary if result.final is not None else "no evaluation was made"
-        stop = "interrupted" if result.interrupted else "stopped"
-        head = f"not solved: {why}; {stop} after {result.sequences:,} {unit} (criterion: {task.criterion})"
-    return f"{head} | paper: {task.paper_result}"
-
-
-def write_outputs(task: Task, model: SequenceModel, result: TrainResult, out: str | Path) -> dict[str, Path]:
-    """Into `out`: model.npz (tg.save), results.json, loss.png, grad_flow.png."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"checkpoint": out / "model.npz", "results": out / "results.json",
-             "loss": out / "loss.png", "grad_flow": out / "grad_flow.png"}
-    save(model, paths["checkpoint"])
-    _plot_loss(task, result, paths["loss"])
-    if result.grad_flow_start and result.grad_flow_end:
-        from ..viz import plot_grad_flow
-        plot_grad_flow({f"{result.config['cell']} at start": result.grad_flow_start,
-                        f"{result.config['cell']} at end": result.grad_flow_end}, paths["grad_flow"],
-                       title=f"{task.name}: ||dL/dh_t|| on a probe batch, before and after training")
-    else:
-        del paths["grad_flow"]
-    record = {
-        "task": task.name, "paper": task.paper, "criterion": task.criterion,
-        "paper_result": task.paper_result,
-        "settings": result.config, "sequences": result.sequences, "unit": task.unit,
-        "iterations": len(result.losses), "seconds": round(result.seconds, 2),
-        "solved": result.solved, "solved_after": result.solved_after, "interrupted": result.interrupted,
-        "final": None if result.final is None else {"solved": result.final.solved,
-                                                     "summary": result.final.summary,
-                                                     "numbers": result.final.numbers},
-        "verdict": verdict(task, result), "evaluations": result.evaluations,
-        "loss": result.losses, "grad_norm_before_clip": result.grad_norms,
-        "grad_norm_after_clip": result.clipped_norms,
-        "grad_flow_start": result.grad_flow_start, "grad_flow_end": result.grad_flow_end,
-        "samples": result.samples,
-    }
-    tmp = paths["results"].with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=1, default=_jsonable))
-    tmp.replace(paths["results"])
-    return paths
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)
-
-
-def _plot_loss(task: Task, result: TrainResult, path: Path) -> None:
-    import io
-    import sys
-
-    import matplotlib
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")  # headless unless the caller already chose a backend
-    import matplotlib.pyplot as plt
-
-    from ..viz.render import write_atomic
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7.5, 6), sharex=True)
-    n = len(result.losses)
-    if n:
-        per = result.sequences / n
-        x = np.arange(1, n + 1) * per
-        ax.plot(x, result.losses, color="0.75", linewidth=0.8, label="loss per batch")
-        k = max(1, n // 50)
-        if n >= 2 * k:
-            smooth = np.convolve(result.losses, np.ones(k) / k, mode="valid")
-            ax.plot(x[k - 1:], smooth, linewidth=1.6, label=f"mean of {k}")
-        ax2.plot(x, result.grad_norms, linewidth=0.8, label="before clipping")
-        ax2.plot(x, result.clipped_norms, linewidth=0.8, label="after clipping")
-    for ev in result.evaluations:
-        ax.axvline(ev["sequences"], color="green" if ev["solved"] else "0.9", linewidth=0.6, zorder=0)
-    if result.solved_after is not None:
-        ax.axvline(result.solved_after, color="green", linewidth=1.5, label="criterion met")
-    ax.set_yscale("log" if n and min(result.losses) > 0 else "linear")
-    ax.set_ylabel(f"loss ({task.loss}, {task.reduction})")
-    ax.set_title(f"{task.name} with {result.config['cell']} (hidden {result.config['hidden']})")
-    ax.legend()
-    ax2.set_yscale("log")
-    ax2.set_ylabel("gradient norm")
-    ax2.set_xlabel(f"{task.unit} seen")
-    ax2.legend()
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    write_atomic(path, buf.getvalue())
+        why = ("interrupted" if result.interrupted else "diverged" if result.diverged else "stopped")
+        head = f"not solved ({why} after {result.sequences:,} {task.unit})"
+    metric = ""
+    if result.final is not None and task.metric in result.final.numbers:
+        metric = f"; {task.metric.replace('_', ' ')} {result.final.numbers[task.metric]:.4g}"
+        if task.goal is not None:
+            metric += f" (criterion {task.goal:.4g})"
+    lines = [f"{who}: {head}{metric}; {result.seconds:.0f} s", f"paper: {task.paper_result}"]
+    if task.paper_note and cfg["cell"] != "lstm" and not cfg.get("truncate"):
+        lines.append(f"note: {task.paper_note}")
+    return lines

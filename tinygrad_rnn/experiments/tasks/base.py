@@ -59,10 +59,21 @@ class Task:
     name: ClassVar[str] = ""
     paper: ClassVar[str] = ""          # the citation
     criterion: ClassVar[str] = ""      # the success criterion, as printed in the verdict
-    paper_result: ClassVar[str] = ""   # the paper's figure, printed beside the verdict
+    paper_result: ClassVar[str] = ""   # the paper's figure with its source, printed under the verdict
+    paper_note: ClassVar[str] = ""     # where modern training changes the paper's outcome: one sentence why
+    # the test metric the verdict uses, as plotted: a key of Evaluation.numbers, its label, the
+    # criterion's threshold on it, and the level of a trivial predictor (labelled)
+    metric: ClassVar[str] = ""
+    metric_label: ClassVar[str] = ""
+    goal: ClassVar[float | None] = None
+    baseline: ClassVar[float | None] = None
+    baseline_label: ClassVar[str] = ""
+    chance_loss: ClassVar[float | None] = None   # the training loss of uniform guessing (loss.png)
+    chance_label: ClassVar[str] = ""
     loss: ClassVar[str] = "mse"
     reduction: ClassVar[str] = "mean"
     unit: ClassVar[str] = "sequences"  # what one batch row counts as
+    streams: ClassVar[bool] = False    # one long stream read in windows (the state carries)
     steps_meaning: ClassVar[str | None] = "sequence length"  # None: --steps does not apply
     defaults: ClassVar[dict[str, Any]] = {}
 
@@ -90,11 +101,14 @@ class StreamTask(Task):
     """A task on one long training stream (Elman 1990 style), cut into windows of `steps`.
 
     The stream is split into `batch_size` contiguous segments read side by side; each batch
-    is the next window of every segment, so the state carries across windows (truncated BPTT)
-    and restarts at the beginning of each pass. Each pass starts at a random offset < steps.
+    is the next window of every segment, so the state carries across windows (truncated BPTT).
+    Each pass starts at a random offset < steps; the state carries across passes too (a new pass
+    reads on as a reader of a new page would), so it starts from zero only at the first window.
+    The model is used the same way: evaluated and sampled from the state training reached.
     """
 
     unit = "windows"
+    streams = True
     steps_meaning = "window length (BPTT steps; the state carries across windows)"
 
     train_x: np.ndarray   # (N, I)
@@ -112,13 +126,15 @@ class StreamTask(Task):
             raise ValueError(f"{self.name}: a stream of {n} steps cut into {batch_size} segments "
                              f"leaves {seg} steps each, fewer than one window of {self.steps}: "
                              f"use a smaller --batch or --steps")
+        first = True
         while True:
             offset = int(rng.integers(self.steps)) if seg >= 2 * self.steps else 0
             starts = np.arange(batch_size) * seg + offset
             for w in range((seg - offset) // self.steps):
                 rows = starts[None, :] + w * self.steps + np.arange(self.steps)[:, None]  # (T, B)
                 yield Batch(self.train_x[rows], _flat(self.train_y[rows]), np.arange(rows.size),
-                            carry=w > 0)
+                            carry=not first)
+                first = False
 
     def probe(self) -> Batch:
         rows = np.arange(self.steps)[:, None] + np.arange(4)[None, :] * self.steps

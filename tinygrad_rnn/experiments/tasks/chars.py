@@ -68,6 +68,8 @@ class Chars(StreamTask):
     criterion = "held-out cross-entropy per character < a fifth of ln V (uniform guessing)"
     paper_result = "min-char-rnn: the smoothed loss starts at 25 ln V and falls well below it"
     loss = "ce"
+    metric, metric_label = "heldout_nats_per_char", "held-out cross-entropy (nats per character)"
+    baseline_label, chance_label = "uniform guessing: ln V", "uniform guessing: steps x ln V"
     reduction = "sum"
     unit = "windows"
     defaults = dict(cell="elman", hidden=100, steps=25, iters=4000, lr=0.1, batch=1, optim="adagrad",
@@ -90,6 +92,9 @@ class Chars(StreamTask):
         self.vocab = sorted(set(train) | set(test))
         self.input_size = self.output_size = len(self.vocab)
         self.train_text, self.test_text = train, test
+        self.baseline = float(np.log(len(self.vocab)))
+        self.goal = 0.2 * self.baseline
+        self.chance_loss = self.steps * self.baseline
         ids = self.encode(train)
         self.train_x, self.train_y = one_hot(ids[:-1], len(self.vocab)), ids[1:]
 

@@ -40,6 +40,9 @@ class ElmanLetters(StreamTask):
     paper_result = ("Elman 1990 (net 6-20-6, 1,000 consonants, 200 passes): error high at consonants, "
                     "low on vowels; the consonantal bit predicted well throughout")
     loss = "bce"
+    metric, metric_label = "rms_ratio", "RMS error where a vowel comes / where a consonant comes"
+    goal, baseline, baseline_label = 0.5, 1.0, "vowels no easier than consonants"
+    chance_loss, chance_label = float(np.log(2)), "guessing every bit: ln 2"
     defaults = dict(cell="elman", hidden=20, steps=12, iters=1500, lr=0.01, batch=10, optim="adam",
                     clip=1.0, eval_every=100)
 
@@ -61,7 +64,8 @@ class ElmanLetters(StreamTask):
         rms_c = float(np.sqrt(np.mean(rms[to_consonant] ** 2)))
         rms_v = float(np.sqrt(np.mean(rms[~to_consonant] ** 2)))
         bit = np.abs(err).mean(axis=0)
-        numbers = {"rms_before_consonant": round(rms_c, 4), "rms_before_vowel": round(rms_v, 4),
+        numbers = {"rms_ratio": round(rms_v / rms_c, 4), "rms_before_consonant": round(rms_c, 4),
+                   "rms_before_vowel": round(rms_v, 4),
                    "mean_abs_error_per_bit": dict(zip(FEATURE_NAMES, np.round(bit, 4).tolist())),
                    "first_30_letters": self.test_letters[1:31],
                    "rms_first_30": np.round(rms[:30], 3).tolist()}

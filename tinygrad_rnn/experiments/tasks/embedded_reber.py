@@ -86,7 +86,13 @@ class EmbeddedReber(Task):
                  "outputs at every step")
     paper_result = ("H&S 1997 Table 1: LSTM solved in 97-100% of trials after 8,440-39,740 sequences; "
                     "Elman net 0% after >200,000; RTRL some fraction")
+    paper_note = ("The 1997 nets learnt with truncated gradients (Elman's rule: none through time); with "
+                  "full BPTT, Adam and clipping the Elman net can learn it too: --truncate 1 shows the rule.")
     loss = "ce"
+    metric, metric_label = "strings_fraction", "fraction of the strings right at every step"
+    goal, baseline = 1.0, 0.5
+    baseline_label = "every step right but the one before the final E, guessed"
+    chance_loss, chance_label = float(np.log(7)), "uniform over the 7 symbols: ln 7"
     steps_meaning = None
     defaults = dict(cell="lstm", hidden=16, iters=2000, lr=0.01, batch=16, optim="adam", clip=1.0,
                     eval_every=50)
@@ -95,13 +101,20 @@ class EmbeddedReber(Task):
     output_size = len(SYMBOLS)
 
     def __init__(self, seed: int = 0, steps: int | None = None, n_train: int = 256,
-                 n_test: int = 256) -> None:
+                 n_test: int = 256, heldout: bool = False) -> None:
+        """heldout=False: test strings drawn like the paper's, so most also occur in training (short
+        strings are frequent); heldout=True: test strings drawn until n_test appear that training lacks."""
         if steps is not None:
             raise ValueError("embedded_reber: --steps does not apply (the grammar sets string lengths)")
         rng = np.random.default_rng([seed, 0])
         self.train_strings = [embedded_string(rng) for _ in range(n_train)]
         rng = np.random.default_rng([seed, 1])
-        self.test_strings = [embedded_string(rng) for _ in range(n_test)]
+        seen, self.heldout = set(self.train_strings), heldout
+        self.test_strings = []
+        while len(self.test_strings) < n_test:
+            s = embedded_string(rng)
+            if not (heldout and s in seen):
+                self.test_strings.append(s)
 
     def batches(self, rng: np.random.Generator, batch_size: int) -> Iterator[Batch]:
         while True:
@@ -124,7 +137,10 @@ class EmbeddedReber(Task):
             hard_ok[b] = step_ok[len(s) - 3, b]                      # input: the inner E; next: T|P
         string_ok = (step_ok | ~mask).all(axis=0)
         n = len(self.train_strings)
-        numbers = {"strings_correct": int(string_ok.sum()), "strings": len(strings),
+        seen = set(self.train_strings)
+        numbers = {"strings_fraction": round(float(string_ok.mean()), 4),
+                   "strings_correct": int(string_ok.sum()), "strings": len(strings),
+                   "test_strings_also_in_training": sum(s in seen for s in self.test_strings),
                    "train_strings_correct": int(string_ok[:n].sum()),
                    "test_strings_correct": int(string_ok[n:].sum()),
                    "step_accuracy": round(float(step_ok[mask].mean()), 4),
