@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["demo", "graph", "gradflow", "gradcheck", "train"]
+COMMANDS = ["demo", "graph", "gradflow", "gradcheck", "train", "exercise"]
 
 
 class _Parser(argparse.ArgumentParser):
