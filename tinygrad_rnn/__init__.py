@@ -7,7 +7,7 @@ from .engine.function import Function, ShapeError
 from .engine.ops import concat, stack
 from .engine.tensor import Tensor
 from .gradcheck import GradcheckError, gradcheck
-from .serialize import load, save
+from .serialize import CheckpointError, load, save
 
 __version__ = "0.1.0"
 
@@ -15,5 +15,5 @@ __all__ = [
     "AnomalyError", "Function", "GradcheckError", "ShapeError", "Tensor", "concat",
     "detect_anomaly", "enable_grad", "gradcheck", "is_grad_enabled", "lean", "no_grad", "ones",
     "randn", "scope", "stack", "zeros",
-    "load", "nn", "optim", "save", "speed", "viz",
+    "CheckpointError", "load", "nn", "optim", "save", "speed", "viz",
 ]
