@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tinygrad_rnn as tg  # noqa: E402
-from tinygrad_rnn.engine.ops import sigmoid_into  # noqa: E402
+from tinygrad_rnn.speed.fused import sigmoid_into  # noqa: E402
 
 CHAIN = 100_000
 KERNEL_SHAPES = {"tiny": (1, 8), "small": (16, 64), "medium": (32, 128)}  # (B, H) of bench/cells.py

@@ -2,7 +2,8 @@
 
 Per-op overhead (bench/ops.py, when it has run()), the cells' forward + BPTT against the hand-written
 numpy baseline, PyTorch and HIPS autograd (bench/cells.py), scaling in T and peak memory; then the
-issue's targets checked against this run's ratios. `--quick` gives a short run (about a minute).
+issue's targets checked against this run's ratios. `--quick` gives a short run (about a minute),
+written to out/benchmarks-quick.md unless --out says otherwise: it never replaces the committed report.
 """
 
 from __future__ import annotations
@@ -227,15 +228,25 @@ def _ops_rows(quick: bool) -> list[dict] | None:
     return mod.run() if hasattr(mod, "run") else None
 
 
+def report_path(quick: bool, out: str | None) -> Path:
+    """Where the report goes: --out if given, else docs/benchmarks.md for a full run and
+    out/benchmarks-quick.md for a quick one (a short, noisy run must not replace the committed figures)."""
+    if out is not None:
+        return Path(out)
+    return ROOT / "out" / "benchmarks-quick.md" if quick else ROOT / "docs" / "benchmarks.md"
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Run the benchmark suite and write docs/benchmarks.md.")
     ap.add_argument("--quick", action="store_true",
                     help="short run: float64, Elman and LSTM at tiny and small, short scaling; "
                          "no per-op, default-threads or memory part")
-    ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    ap.add_argument("--out", default=None, help="the report (default: docs/benchmarks.md; with --quick, "
+                    "out/benchmarks-quick.md)")
     ap.add_argument("--repeats", type=int, default=7, help="rounds per figure (>= 7)")
     ap.add_argument("--system-malloc-rows", metavar="JSON", help=argparse.SUPPRESS)  # the child run below
     args = ap.parse_args(argv)
+    args.out = str(report_path(args.quick, args.out))
     repeats = max(7, args.repeats)
     if args.system_malloc_rows:
         return _system_malloc_child(args.system_malloc_rows, repeats)

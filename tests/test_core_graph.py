@@ -477,19 +477,6 @@ def test_a_user_op_returning_a_kept_array_does_not_share_it_with_the_leaf_grad()
     np.testing.assert_array_equal(x.grad, [20.0, 30.0])
 
 
-def test_fresh_grads_is_a_promise_each_op_class_makes_for_itself():
-    class MyTanh(tg.Function):
-        @staticmethod
-        def forward(ctx, x): return np.tanh(x)
-
-    from tinygrad_rnn.engine import ops
-    class TanhWithOtherBackward(ops.Tanh):
-        pass
-
-    assert ops.Matmul.fresh_grads and ops.Add.fresh_grads
-    assert not MyTanh.fresh_grads and not TanhWithOtherBackward.fresh_grads
-
-
 def test_reused_leaf_gets_all_contributions_when_its_buffer_is_adopted():
     w = tg.Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
     x = tg.Tensor(np.array([[1.0, -1.0]]))

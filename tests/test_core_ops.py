@@ -99,9 +99,12 @@ def test_pow_zero_has_zero_gradient_at_zero():
     np.testing.assert_array_equal(x.grad, [0.0, 0.0])
 
 
-def test_pow_rejects_a_tensor_exponent():
-    with pytest.raises(TypeError, match="pow: the exponent must be a Python number"):
-        tg.Tensor([1.0]) ** tg.Tensor([2.0])
+def test_pow_with_a_tensor_exponent_gives_both_gradients():
+    x, y = tg.Tensor([2.0, 3.0], requires_grad=True), tg.Tensor([3.0, 0.5], requires_grad=True)
+    (x ** y).sum().backward()
+    np.testing.assert_allclose(x.grad, [3.0 * 2.0 ** 2, 0.5 * 3.0 ** -0.5])  # y x^(y-1)
+    np.testing.assert_allclose(y.grad, [8.0 * np.log(2.0), 3.0 ** 0.5 * np.log(3.0)])  # x^y ln x
+    assert tg.gradcheck(lambda a, b: (a ** b).sum(), [np.array([0.5, 1.5]), np.array([-1.0, 2.5])])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

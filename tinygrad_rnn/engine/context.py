@@ -5,10 +5,10 @@ The state is thread-local, so two threads can record (or not) independently.
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
+from typing import Any
 
 
 class AnomalyError(FloatingPointError):
@@ -20,43 +20,36 @@ class _State(threading.local):
         self.grad_enabled = True
         self.scope: tuple[str, ...] = ()
         self.anomaly = False
-        self.lean = False
+        self.output_type: Any = None  # the class of op outputs; None: Tensor (speed/lean.py sets another)
 
 
 STATE = _State()
 
 
 @contextmanager
-def gc_paused() -> Iterator[None]:
-    """Python's cyclic collector off inside, as it was after. A graph has no reference cycles,
-    but each collection rescans all of it: growing a long unroll would cost ~T^2."""
-    was_on = gc.isenabled()
-    gc.disable()
+def _setting(name: str, value: Any) -> Iterator[Any]:
+    """STATE.<name> = value inside the block, its old value after (also after an exception)."""
+    before = getattr(STATE, name)
+    setattr(STATE, name, value)
     try:
-        yield
+        yield value
     finally:
-        if was_on:
-            gc.enable()
+        setattr(STATE, name, before)
 
 
-@contextmanager
-def no_grad() -> Iterator[None]:
+def set_grad_enabled(mode: bool) -> Any:
+    """Record ops for backward inside the block (mode True) or not (False), as torch.set_grad_enabled."""
+    return _setting("grad_enabled", bool(mode))
+
+
+def no_grad() -> Any:
     """Nothing made inside is recorded for backward, and nothing made inside requires grad."""
-    before, STATE.grad_enabled = STATE.grad_enabled, False
-    try:
-        yield
-    finally:
-        STATE.grad_enabled = before
+    return set_grad_enabled(False)
 
 
-@contextmanager
-def enable_grad() -> Iterator[None]:
+def enable_grad() -> Any:
     """Record again inside a `no_grad()` block."""
-    before, STATE.grad_enabled = STATE.grad_enabled, True
-    try:
-        yield
-    finally:
-        STATE.grad_enabled = before
+    return set_grad_enabled(True)
 
 
 def is_grad_enabled() -> bool:
@@ -64,27 +57,12 @@ def is_grad_enabled() -> bool:
     return STATE.grad_enabled
 
 
-class scope:  # noqa: N801  (used like the function it replaces: `with scope("t=3"):`)
+def scope(name: str) -> Any:
     """Name scope: every tensor made inside records the path of active scopes in `.scope`.
-
-    `with scope(name) as path:` gives the new path. A small class rather than @contextmanager:
-    the cells open several scopes per time step, and this costs a third as much.
-    """
-
-    __slots__ = ("name", "_before")
-
-    def __init__(self, name: str) -> None:
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"scope: name must be a non-empty str, got {name!r}")
-        self.name = name
-
-    def __enter__(self) -> tuple[str, ...]:
-        self._before = before = STATE.scope
-        STATE.scope = path = before + (self.name,)
-        return path
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:  # no *args tuple
-        STATE.scope = self._before
+    `with scope(name) as path:` gives the new path."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"scope: name must be a non-empty str, got {name!r}")
+    return _setting("scope", STATE.scope + (name,))
 
 
 def current_scope() -> tuple[str, ...]:
@@ -92,45 +70,9 @@ def current_scope() -> tuple[str, ...]:
     return STATE.scope
 
 
-class _Switch:
-    """A per-thread flag (an attribute of STATE) and how many threads have it on: while none
-    has, ops skip the thread-local read, which costs as much as the rest of the check."""
-
-    __slots__ = ("flag", "threads", "used", "_lock")
-
-    def __init__(self, flag: str) -> None:
-        self.flag, self.threads, self._lock = flag, 0, threading.Lock()
-        self.used = False  # whether any thread ever turned it on
-
-    @contextmanager
-    def on(self) -> Iterator[None]:
-        before = getattr(STATE, self.flag)
-        setattr(STATE, self.flag, True)
-        with self._lock:
-            self.threads += 1
-            self.used = True
-        try:
-            yield
-        finally:
-            setattr(STATE, self.flag, before)
-            with self._lock:
-                self.threads -= 1
-
-
-ANOMALY, LEAN = _Switch("anomaly"), _Switch("lean")
-
-
-def detect_anomaly() -> AbstractContextManager[None]:
+def detect_anomaly() -> Any:
     """Check every op's output in forward and every gradient in backward for NaN/Inf."""
-    return ANOMALY.on()
-
-
-def lean() -> AbstractContextManager[None]:
-    """Graphs keep only the values some backward saved: a tensor made inside is recorded by a
-    value-free stand-in (unless its first use saved its array), so its value is freed with its
-    last reference outside the graph, as in PyTorch. Gradients, of leaves and of the tensors you
-    hold, are the same as without."""
-    return LEAN.on()
+    return _setting("anomaly", True)
 
 
 def scope_str(path: tuple[str, ...]) -> str:

@@ -4,23 +4,19 @@ Every op returns a new numpy array and a graph keeps them all until it is droppe
 serves arrays of 128 KiB and more from fresh mmap pages and hands freed heap back to the system, so
 each pass touches new pages again: a page fault costs microseconds, more than the arithmetic of an
 elementwise op on a (32, 512) array. `retain_freed_memory()` asks malloc to keep that memory instead,
-as a framework's caching allocator would; the first `backward()` of a process turns it on unless
-the process chose otherwise (its own call first, or TINYGRAD_RNN_RETAIN_MEMORY=0).
+as a framework's caching allocator would. It is process-wide, so the library never calls it on its
+own: a program opts in (the `tinygrad-rnn train` command and `make bench` do).
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
 import platform
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
 _MMAP_THRESHOLD_MAX = 32 << 20  # glibc refuses larger on 64-bit systems
 
-ENV_VAR = "TINYGRAD_RNN_RETAIN_MEMORY"  # "0": leave malloc as the system set it
-
 _retained: int | None = None
-_chosen = False  # set by the first call below, the automatic one included
 
 
 def retain_freed_memory(limit: int = 1 << 30) -> bool:
@@ -29,10 +25,9 @@ def retain_freed_memory(limit: int = 1 << 30) -> bool:
     Process-wide (glibc mallopt): the process keeps that much memory after graphs are freed.
     Returns True if applied, False where malloc is not glibc's (nothing changes there).
     """
-    global _retained, _chosen
+    global _retained
     if not isinstance(limit, int) or limit < 0:
         raise ValueError(f"retain_freed_memory: limit must be a byte count >= 0, got {limit!r}")
-    _chosen = True
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     libc = ctypes.CDLL(None)
@@ -46,13 +41,3 @@ def retain_freed_memory(limit: int = 1 << 30) -> bool:
 def retained() -> int | None:
     """The limit given to the last successful retain_freed_memory() call, or None."""
     return _retained
-
-
-def on_first_backward() -> None:
-    """The engine calls this at every backward(); only the first call of a process acts:
-    retain_freed_memory() unless it was called already or TINYGRAD_RNN_RETAIN_MEMORY=0."""
-    global _chosen
-    if not _chosen:
-        _chosen = True
-        if os.environ.get(ENV_VAR, "1").strip() != "0":
-            retain_freed_memory()
