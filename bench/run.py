@@ -29,6 +29,7 @@ from bench import cells  # noqa: E402
 from tinygrad_rnn.speed import memory  # noqa: E402
 
 IMPL_ORDER = cells.IMPLS
+RETAIN_ENV = "TINYGRAD_RNN_RETAIN_MEMORY"  # "0": the child run keeps the system's malloc settings
 ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE")
 
 
@@ -187,7 +188,7 @@ def system_malloc_targets(rows: list[dict]) -> list[list[str]]:
             ratio = _ratio(rows, cell, "medium", impl)
             if ratio is not None and (cell != "gru" or impl == "tinygrad fused"):
                 out.append([f"{cell} {impl.replace('tinygrad_rnn', 'default')} <= {limit}x numpy at medium, "
-                            f"{memory.ENV_VAR}=0", f"{ratio:.2f}x", "yes" if ratio <= limit else "**no**"])
+                            f"{RETAIN_ENV}=0", f"{ratio:.2f}x", "yes" if ratio <= limit else "**no**"])
     return out
 
 
@@ -209,11 +210,11 @@ def _system_malloc_rows(repeats: int, say: Callable[[str], None]) -> list[dict]:
     """The child run above (malloc settings cannot be undone inside one process)."""
     if not memory.retained():
         return []  # not glibc's malloc, or turned off: the main run already is the system's
-    say(f"the cells again in a process with {memory.ENV_VAR}=0")
+    say(f"the cells again in a process with {RETAIN_ENV}=0")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "rows.json"
         cmd = [sys.executable, __file__, "--system-malloc-rows", str(out), "--repeats", str(repeats)]
-        subprocess.run(cmd, check=True, env={**os.environ, memory.ENV_VAR: "0"})
+        subprocess.run(cmd, check=True, env={**os.environ, RETAIN_ENV: "0"})
         rows = json.loads(out.read_text())
     return [{**r, "B_I_H_T": tuple(r["B_I_H_T"])} for r in rows]
 
@@ -250,7 +251,8 @@ def main(argv: list[str] | None = None) -> None:
     repeats = max(7, args.repeats)
     if args.system_malloc_rows:
         return _system_malloc_child(args.system_malloc_rows, repeats)
-    memory.on_first_backward()  # what the first backward() does anyway, before anything is timed
+    if os.environ.get(RETAIN_ENV, "1") != "0":  # the bench opts in; the library never does on its own
+        memory.retain_freed_memory()
     started = time.perf_counter()
     load0 = os.getloadavg()
 
@@ -319,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
               "`torch primitive` the same cell from eager torch ops step by step; `hips autograd` the "
               "same cell with autograd.numpy. Sizes (B, I, H, T).", "", *cell_tables(rows)]
     if system_rows:
-        lines += [f"## With the system's malloc settings ({memory.ENV_VAR}=0)", "",
+        lines += [f"## With the system's malloc settings ({RETAIN_ENV}=0)", "",
                   "The tables above run, like any process after its first `backward()`, with glibc's "
                   "malloc keeping freed memory for reuse (`tg.speed.memory.retain_freed_memory()`; every "
                   "implementation, numpy included, runs under it). Here the same cells run in a second "
