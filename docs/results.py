@@ -44,20 +44,22 @@ PAGE = ROOT / "docs" / "results.md"
 # id -> arguments of `tinygrad-rnn train` (each with --cell ... --seeds ...: one comparison)
 EXPERIMENTS: dict[str, list[str]] = {
     "xor": ["temporal_xor", "--cell", "elman,dampened", "--seeds", "0,1,2"],
-    "xor_hidden2": ["temporal_xor", "--cell", "elman", "--hidden", "2", "--iters", "6000", "--seeds", "0,1,2"],
-    "xor_truncate1": ["temporal_xor", "--cell", "elman", "--truncate", "1", "--seeds", "0,1,2"],
-    "letters": ["elman_letters", "--cell", "elman,dampened", "--seeds", "0,1,2"],
-    "letters_truncate1": ["elman_letters", "--cell", "elman", "--truncate", "1", "--seeds", "0,1,2"],
+    "adding": ["adding", "--cell", "lstm,elman,dampened", "--seeds", "0,1,2,3"],
+    "modern": ["adding_modern", "--cell", "lstm,elman,dampened", "--seeds", "0,1,2"],
     "reber": ["embedded_reber", "--cell", "lstm,elman,dampened", "--seeds", "0,1,2"],
-    "reber_heldout": ["embedded_reber", "--cell", "lstm,elman", "--heldout", "--seeds", "0,1,2"],
+    "modern_long": ["adding_modern", "--cell", "elman", "--iters", "8000", "--seeds", "0,1,2"],
+    "modern_t30": ["adding_modern", "--cell", "elman", "--steps", "30", "--iters", "5000",
+                   "--seeds", "0,1,2"],
     "reber_truncate1": ["embedded_reber", "--cell", "lstm,elman", "--truncate", "1", "--iters", "1000",
                         "--seeds", "0,1,2"],
-    "adding": ["adding", "--cell", "lstm,elman,dampened", "--seeds", "0,1,2,3"],
-    "adding_forget1": ["adding", "--cell", "lstm", "--forget-bias", "1", "--iters", "3000", "--seeds", "0,1"],
-    "modern": ["adding_modern", "--cell", "lstm,elman,dampened", "--seeds", "0,1,2"],
-    "modern_long": ["adding_modern", "--cell", "elman", "--iters", "8000", "--seeds", "0,1,2"],
-    "modern_t30": ["adding_modern", "--cell", "elman", "--steps", "30", "--iters", "5000", "--seeds", "0,1,2"],
+    "reber_heldout": ["embedded_reber", "--cell", "lstm,elman", "--heldout", "--seeds", "0,1,2"],
+    "letters": ["elman_letters", "--cell", "elman,dampened", "--seeds", "0,1,2"],
+    "letters_truncate1": ["elman_letters", "--cell", "elman", "--truncate", "1", "--seeds", "0,1,2"],
+    "xor_hidden2": ["temporal_xor", "--cell", "elman", "--hidden", "2", "--iters", "6000",
+                    "--seeds", "0,1,2"],
+    "xor_truncate1": ["temporal_xor", "--cell", "elman", "--truncate", "1", "--seeds", "0,1,2"],
     "chars": ["chars", "--cell", "elman,dampened", "--seeds", "0,1"],
+    "adding_forget1": ["adding", "--cell", "lstm", "--forget-bias", "1", "--iters", "3000", "--seeds", "0,1"],
 }
 
 # what a compact record keeps of each run's results.json (the per-iteration lists are dropped)
@@ -78,8 +80,8 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
+    commit = os.environ.get("TG_RESULTS_SOURCE") or subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return {"cpu": cpu, "cores": os.cpu_count(), "system": f"{platform.system()} {platform.release()}",
             "python": platform.python_version(), "numpy": numpy.__version__, "commit": commit or None}
 
@@ -177,8 +179,8 @@ def value(records: dict[str, dict[str, Any]], ref: str) -> str:
 def table(rec: dict[str, Any]) -> str:
     """One row per cell of an experiment."""
     m, unit = rec["metric"], rec["runs"][0]["unit"]
-    head = (f"| cell | seeds solved | {unit} to solve, per seed | final {m['key'].replace('_', ' ')}, per seed "
-            f"(criterion {_num(m['goal'])}) | seconds per run (median) |")
+    head = (f"| cell | seeds solved | {unit} to solve, per seed | final {m['key'].replace('_', ' ')}, "
+            f"per seed (criterion {_num(m['goal'])}) | seconds per run (median) |")
     lines = [head, "|---|---|---|---|---|"]
     for cell, row in rec["cells"].items():
         runs = [_run(rec, cell, s) for s in row["seeds"]]

@@ -66,7 +66,7 @@ class Chars(StreamTask):
     name = "chars"
     paper = "Karpathy 2015, min-char-rnn (character model; default corpus: Elman 1990's sentence grammar)"
     criterion = "held-out cross-entropy per character < a fifth of ln V (uniform guessing)"
-    paper_result = "min-char-rnn: the smoothed loss starts at 25 ln V and falls well below it"
+    paper_result = "Karpathy 2015, min-char-rnn: the smoothed loss starts at 25 ln V and falls well below it"
     loss = "ce"
     metric, metric_label = "heldout_nats_per_char", "held-out cross-entropy (nats per character)"
     baseline_label, chance_label = "uniform guessing: ln V", "uniform guessing: steps x ln V"
