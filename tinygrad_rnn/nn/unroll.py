@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.context import gc_paused, scope
+from ..engine.context import scope
 from ..engine.tensor import Tensor, as_tensor
 
 _STEP_NAME = re.compile(r"^h_(\d+)$")
@@ -177,8 +177,7 @@ def unroll(cell: Any, xs: Any, state: Any = None, truncate: int | None = None,
     state = _as_state(state, getattr(cell, "dtype", None))
     start = int(first_step) if first_step is not None else _carried_step(state) + 1
     _name_state(state, start - 1, only_unnamed=True)
-    with gc_paused():  # the steps make no cycles; collections would rescan the growing graph
-        return _steps(cell, seq, state, truncate, start)
+    return _steps(cell, seq, state, truncate, start)
 
 
 def _steps(cell: Any, seq: Any, state: Any, truncate: int | None, start: int) -> Unrolled:

@@ -1,12 +1,16 @@
 """Seeing backprop through time: the unrolled graph drawn, gradients through time plotted."""
 
+from .animate import animate
+from .bystep import StepGradients, grad_by_step, plot_grad_by_step
 from .gradflow import grad_flow, plot_grad_flow, plot_grad_heatmap
-from .graph import Drawing, Edge, Group, draw, named_tensors, walk
+from .graph import Drawing, Edge, Group, draw, find, named_tensors, walk
+from .layout import LayoutCost
 from .render import RenderError, find_renderer, render
-from .spectrum import JacobianSpectrum, jacobian_spectrum
+from .spectrum import JacobianSpectrum, jacobian_spectrum, plot_jacobian_spectrum
 
 __all__ = [
-    "Drawing", "Edge", "Group", "JacobianSpectrum", "RenderError", "draw", "find_renderer",
-    "grad_flow", "jacobian_spectrum", "named_tensors", "plot_grad_flow", "plot_grad_heatmap",
-    "render", "walk",
+    "Drawing", "Edge", "Group", "JacobianSpectrum", "LayoutCost", "RenderError", "StepGradients",
+    "animate", "draw", "find", "find_renderer", "grad_by_step", "grad_flow", "jacobian_spectrum",
+    "named_tensors", "plot_grad_by_step", "plot_grad_flow", "plot_grad_heatmap",
+    "plot_jacobian_spectrum", "render", "walk",
 ]

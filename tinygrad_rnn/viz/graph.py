@@ -20,12 +20,13 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from ..engine.autograd import _unbroadcast
-from ..engine.context import no_grad
-from ..engine.ops import Scatter
 from ..engine.tensor import Tensor
+from .layout import LayoutCost, layout_cost, step_of
+from .render import Digraph
 
 DEFAULT_MAX_NODES = 500
+DEFAULT_MAX_SECONDS = 30.0  # refuse drawings whose estimated layout time is longer than this
+SHARED_MODES = ("auto", "once", "per-step")
 
 # ---- the fixed gradient colour scale: one bin per decade of |gradient| ----------------------
 GRAD_DECADES = (0, -1, -2, -3, -4, -5, -6)  # bin lower edges: |g| >= 10**d; below the last: faint
@@ -40,6 +41,8 @@ _KIND_STYLE = {
     "state": dict(shape="box", style="rounded,filled", fillcolor="#d5e8d4", color="#82b366"),
     "op": dict(shape="ellipse", style="filled", fillcolor="white", color="#666666"),
     "group": dict(shape="box", style="rounded,filled,bold", fillcolor="#eeeeee", color="#444444"),
+    "reference": dict(shape="box", style="filled,dashed", fillcolor="#fff2cc", color="#d6b656",
+                      fontsize="9", height="0.2", margin="0.03,0.01"),
 }
 _KIND_TEXT = {
     "output": "output (what backward starts from)",
@@ -48,6 +51,7 @@ _KIND_TEXT = {
     "state": "state / named tensor",
     "op": "op (intermediate result)",
     "group": "collapsed scope",
+    "reference": "shared parameter, drawn again where a step reads it",
 }
 _GATE_FILL = {"forget gate": "#fde0dd", "input gate": "#e5f5e0", "candidate": "#fff7bc",
               "output gate": "#deebf7", "cell state": "#efedf5", "reset gate": "#fde0dd",
@@ -97,6 +101,10 @@ class Drawing:
     order: list[str]
     graphviz: graphviz.Digraph
     collapse: Any = None
+    cost: LayoutCost | None = None  # the layout cost estimated before rendering
+    where: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)  # node id -> cluster path
+    references: dict[str, str] = field(default_factory=dict, repr=False)  # copy's id -> parameter's id
+    restyle: Any = field(default=None, repr=False, compare=False)  # (node_style, edge_style) -> Digraph
     _rendered: dict[tuple[str, str], bytes] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -143,8 +151,20 @@ class Drawing:
         except RuntimeError as e:  # no renderer: still show something useful
             return {"text/plain": f"{self!r}\n({e})"}
 
-    def _repr_svg_(self) -> str:
-        return self.svg()
+    def _repr_svg_(self) -> str | None:
+        """Jupyter's inline picture; None (nothing shown by this method) when no renderer is found."""
+        try:
+            return self.svg()
+        except RuntimeError:
+            return None
+
+    def _repr_html_(self) -> str | None:
+        """The SVG inline in a scrolling box at its natural size (front ends prefer HTML over SVG)."""
+        svg = self._repr_svg_()
+        if svg is None:
+            return None
+        svg = svg[svg.find("<svg"):]  # the XML prolog and DOCTYPE do not belong inside HTML
+        return f'<div style="max-width:100%;max-height:80vh;overflow:auto">{svg}</div>'
 
     def __repr__(self) -> str:
         return (f"Drawing({len(self.nodes)} nodes, {len(self.edges)} edges, "
@@ -172,13 +192,30 @@ def walk(roots: Tensor | Sequence[Tensor]) -> list[Tensor]:
     return order
 
 
-def named_tensors(roots: Tensor | Sequence[Tensor]) -> dict[str, Tensor]:
-    """The named tensors behind roots, by name (the first met in forward order wins)."""
-    out: dict[str, Tensor] = {}
+def named_tensors(roots: Tensor | Sequence[Tensor]) -> dict[Any, Tensor]:
+    """The named tensors behind roots, by name (the first met in forward order wins) and, for those
+    made inside a time step, also by (step scope, name): named[("t=3", "f")] is step 3's forget gate."""
+    out: dict[Any, Tensor] = {}
     for t in walk(roots):
-        if t.name and t.name not in out:
-            out[t.name] = t
+        if t.name:
+            out.setdefault(t.name, t)
+            step = step_of(t.scope)
+            if step is not None:
+                out.setdefault((f"t={step}", t.name), t)
     return out
+
+
+def find(roots: Tensor | Sequence[Tensor], name: str, t: int | None = None) -> Tensor:
+    """The tensor called `name` behind roots; with t, the one made in step t (scope "t=<t>")."""
+    named = named_tensors(roots)
+    key: Any = name if t is None else (f"t={t}", name)
+    if key not in named:
+        where = "" if t is None else f" at step t={t}"
+        same = sorted({k[0] for k in named if isinstance(k, tuple) and k[1] == name},
+                      key=lambda s: int(s[2:]))
+        hint = f"; {name!r} exists at {', '.join(same)}" if same else ""
+        raise KeyError(f"find: no tensor named {name!r}{where} behind roots{hint}")
+    return named[key]
 
 
 def _as_roots(roots: Any, fn: str) -> list[Tensor]:
@@ -193,20 +230,66 @@ def _as_roots(roots: Any, fn: str) -> list[Tensor]:
 
 def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] | None = None,
          grads: bool = True, values: bool = False, max_nodes: int = DEFAULT_MAX_NODES,
-         params: bool = True, rankdir: str = "LR") -> Drawing:
+         params: bool = True, rankdir: str = "LR", shared: str = "auto",
+         max_seconds: float = DEFAULT_MAX_SECONDS) -> Drawing:
     """Draw the graph behind roots. Scopes become nested clusters; `collapse` (a depth, or scope
     names) turns each such cluster into one node; after backward, edges are coloured by
     log10 |gradient flowing back| on a fixed scale (grads=False: plain edges). params=False
-    leaves out the parameters (leaves that require grad), as the classic diagrams do."""
+    leaves out the parameters (leaves that require grad), as the classic diagrams do.
+
+    shared: how parameters read by many steps are drawn: "once" (one box, an edge into every step),
+    "per-step" (a small reference box inside every step that reads them; the full box stays in the
+    shared-parameters cluster), or "auto" (per-step when "once" would give more than
+    LONG_EDGES_ONCE long edges, which make the layout slow). Refuses at once (ValueError, with
+    what to change) a drawing of more than max_nodes nodes (references not counted) or whose
+    estimated layout time (`Drawing.cost`) is over max_seconds."""
     roots = _as_roots(roots, "draw")
+    if shared not in SHARED_MODES:
+        raise ValueError(f"draw: shared must be one of {', '.join(map(repr, SHARED_MODES))}, got {shared!r}")
     keys = _collapse_rule(collapse)
     tensors = _by_level(walk(roots))
     root_ids = {id(r) for r in roots}
     folded = {id(t) for t in tensors if _is_folded(t) and id(t) not in root_ids}
     hidden = folded | ({id(t) for t in tensors if t.is_leaf and t.requires_grad and id(t) not in root_ids}
                        if not params else set())
+    node_of, nodes, order = _assign(tensors, hidden, keys, root_ids)
+    if len(nodes) > max_nodes:
+        raise ValueError(f"draw: {len(nodes)} nodes to draw, more than max_nodes={max_nodes} (a picture "
+                         f"that size is unreadable and slow to lay out); "
+                         f"{_advice(tensors, hidden, keys, root_ids, collapse, max_nodes)}")
 
-    # node ids: a tensor's own "n<i>", or its collapsed group's "g<j>"; numbered in forward order
+    have_grads = grads and any(t.grad is not None for t in tensors)
+    # edges need what the backward pass sent along them: absent after a lean backward
+    # (keep_intermediate=False), and then the edges stay plain rather than look gradient-free
+    edge_grads = have_grads and any(t.parent_grads is not None for t in tensors if not t.is_leaf)
+    contrib = _edge_gradients(tensors, hidden) if edge_grads else {}
+    edges = _edges(tensors, node_of, hidden, contrib)
+    where = _placement(nodes, edges, keys, root_ids)
+    masters: dict[str, str] = {}
+    cost = _cost(nodes, where, edges, {})
+    if shared == "per-step" or (shared == "auto" and cost.long_edges > LONG_EDGES_ONCE):
+        masters, ref_steps = _per_step_references(nodes, order, where, edges, root_ids)
+        cost = _cost(nodes, where, edges, ref_steps)
+    if cost.seconds > max_seconds:
+        hint = ("draw the parameters beside each step (shared='per-step', on the command line "
+                "--shared per-step), " if not masters and cost.long_edges else "")
+        raise ValueError(f"draw: this drawing has {cost} (more than max_seconds={max_seconds:g}); {hint}"
+                         f"{_advice(tensors, hidden, keys, root_ids, collapse, max_nodes)}")
+
+    def build(node_style: dict[str, dict[str, str]] | None = None,
+              edge_style: dict[int, dict[str, str]] | None = None) -> Digraph:
+        return _build_dot(nodes, order, edges, where, masters, folded, root_ids, have_grads, edge_grads,
+                          values, rankdir, node_style or {}, edge_style or {})
+    return Drawing(roots, nodes, edges, order, build(), collapse, cost=cost, where=where,
+                   references=masters, restyle=build)
+
+
+LONG_EDGES_ONCE = 24  # "auto" draws parameters per step above this many long edges (~1 s of layout)
+
+
+def _assign(tensors: list[Tensor], hidden: set[int], keys: Any, root_ids: set[int]
+            ) -> tuple[dict[int, str], dict[str, Tensor | Group], list[str]]:
+    """Node ids: a tensor's own "n<i>", or its collapsed group's "g<j>"; numbered in forward order."""
     node_of: dict[int, str] = {}
     nodes: dict[str, Tensor | Group] = {}
     order: list[str] = []
@@ -227,23 +310,31 @@ def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] |
             nodes[nid] = Group(key, [t])
             order.append(nid)
         node_of[id(t)] = nid
-    if len(nodes) > max_nodes:
-        if collapse is None:
-            hint = ("pass collapse=1 to draw one box per time step (collapse=2 keeps the cells' "
-                    "insides one level deeper, collapse=['lstm'] collapses scopes by name), ")
-        elif isinstance(collapse, int) and collapse > 1:
-            hint = f"pass a smaller collapse= depth than {collapse}, "
-        else:
-            hint = ""
-        raise ValueError(f"draw: {len(nodes)} nodes to draw, more than max_nodes={max_nodes} (a picture "
-                         f"that size is unreadable and slow to lay out); {hint}draw fewer steps, "
-                         "or raise max_nodes")
+    return node_of, nodes, order
 
-    have_grads = grads and any(t.grad is not None for t in tensors)
-    # edges need the gradients of the ops' outputs: absent after a lean backward
-    # (keep_intermediate=False), and then the edges stay plain rather than look gradient-free
-    edge_grads = have_grads and any(t.grad is not None for t in tensors if not t.is_leaf)
-    contrib = _edge_gradients(tensors, hidden) if edge_grads else {}
+
+def _advice(tensors: list[Tensor], hidden: set[int], keys: Any, root_ids: set[int], collapse: Any,
+            max_nodes: int) -> str:
+    """What to change so that the drawing fits: only options that do (their node counts checked)."""
+    steps = {step_of(t.scope) for t in tensors} - {None}
+    tips = []
+    if collapse != 1 and steps:
+        n1 = len(_assign(tensors, hidden, _collapse_rule(1), root_ids)[1])
+        if n1 <= max_nodes:
+            tips.append(f"collapse=1 (on the command line --collapse 1) draws one box per time step: "
+                        f"{n1} nodes")
+    n = len(_assign(tensors, hidden, keys, root_ids)[1])
+    if len(steps) > 1:
+        per_step = max(1.0, n / len(steps))
+        fit = max(1, min(len(steps) - 1, int(max_nodes / per_step)))
+        tips.append(f"draw at most {fit} steps (--steps {fit}) at this collapse")
+    tips.append("or raise max_nodes / max_seconds (--max-nodes, --max-seconds) and wait")
+    return "; ".join(tips)
+
+
+def _edges(tensors: list[Tensor], node_of: dict[int, str], hidden: set[int],
+           contrib: dict[tuple[int, int], np.ndarray]) -> list[Edge]:
+    """One edge per (drawn parent, drawn child node), carrying the sum of the gradients sent along it."""
     edges: list[Edge] = []
     index: dict[tuple[str, str, int], int] = {}
     sums: list[Any] = []
@@ -265,11 +356,77 @@ def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] |
                 sums[i] = g if sums[i] is None else sums[i] + g
     for e, g in zip(edges, sums):
         e.grad, e.grad_norm = g, None if g is None else float(np.linalg.norm(g))
+    return edges
 
-    dot = _build_dot(nodes, order, edges, folded, root_ids, keys, have_grads, edge_grads, values,
-                     rankdir)
-    return Drawing(roots, nodes, edges, order, dot, collapse)
 
+def _placement(nodes: dict[str, Tensor | Group], edges: list[Edge], keys: Any, root_ids: set[int]
+               ) -> dict[str, tuple[str, ...]]:
+    """The cluster path each node sits in: its scope, cut above any collapsed cluster. A leaf made
+    inside a step (x_t) sits in that step; a leaf made outside (a target) sits where all its readers
+    are (e.g. the step whose loss reads it); parameters and the initial state sit at the top."""
+    def cut(scope: tuple[str, ...]) -> tuple[str, ...]:
+        key = keys(scope)
+        return scope if key is None else key[:-1]
+
+    where: dict[str, tuple[str, ...]] = {}
+    for nid, obj in nodes.items():
+        if isinstance(obj, Group):
+            where[nid] = obj.scope[:-1]
+        elif obj.is_leaf and obj.requires_grad and id(obj) not in root_ids:
+            where[nid] = ()
+        else:
+            where[nid] = cut(obj.scope)
+    readers: dict[str, list[tuple[str, ...]]] = {}
+    for e in edges:
+        readers.setdefault(e.src, []).append(where[e.dst])
+    for nid, obj in nodes.items():
+        if isinstance(obj, Tensor) and obj.is_leaf and not obj.scope and where[nid] == () and nid in readers \
+                and not obj.requires_grad and not (obj.name and _STATE_NAME.match(obj.name)):  # h_0 stays out
+            where[nid] = cut(_common_prefix(readers[nid]))
+    return where
+
+
+def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
+    first = paths[0]
+    n = min(len(p) for p in paths)
+    for i in range(n):
+        if any(p[i] != first[i] for p in paths):
+            return first[:i]
+    return first[:n]
+
+
+def _node_step(obj: Tensor | Group, path: tuple[str, ...]) -> int | None:
+    return step_of(obj.scope) if isinstance(obj, Group) else step_of(path)
+
+
+def _cost(nodes: dict[str, Tensor | Group], where: dict[str, tuple[str, ...]], edges: list[Edge],
+          fixed: dict[str, int | None]) -> LayoutCost:
+    steps = {nid: fixed[nid] if nid in fixed else _node_step(obj, where[nid]) for nid, obj in nodes.items()}
+    return layout_cost(steps, [(e.src, e.dst) for e in edges])
+
+
+def _per_step_references(nodes: dict[str, Tensor | Group], order: list[str],
+                         where: dict[str, tuple[str, ...]], edges: list[Edge], root_ids: set[int]
+                         ) -> tuple[dict[str, str], dict[str, int | None]]:
+    """Each parameter edge into a step starts instead at a small copy of the parameter placed where
+    its reader is ("p<k>"); the full parameter box stays in the shared cluster without edges.
+    Returns {reference id: the parameter's own node id} and {reference id: its reader's step}."""
+    refs: dict[tuple[str, tuple[str, ...]], str] = {}
+    steps: dict[str, int | None] = {}
+    for e in edges:
+        src = nodes[e.src]
+        if not _is_parameter(src, root_ids):
+            continue
+        step = _node_step(nodes[e.dst], where[e.dst])
+        if step is None:
+            continue  # read outside the steps: the edge is short already
+        key = (e.src, where[e.dst] if step_of(where[e.dst]) is not None else (e.dst,))
+        if key not in refs:
+            refs[key] = rid = f"p{len(refs)}"
+            nodes[rid], where[rid], steps[rid] = src, where[e.dst], step
+            order.append(rid)
+        e.src = refs[key]
+    return {rid: src for (src, _), rid in refs.items()}, steps
 
 def _by_level(order: list[Tensor]) -> list[Tensor]:
     """The same tensors, still parents first, sorted by their longest distance to the roots
@@ -313,26 +470,12 @@ def _is_folded(t: Tensor) -> bool:
 
 
 def _edge_gradients(tensors: list[Tensor], hidden: set[int]) -> dict[tuple[int, int], np.ndarray]:
-    """(child, parent) -> the gradient flowing from child back into parent: the child's own
-    vector-Jacobian product, recomputed from its recorded op (sums over repeated parents)."""
+    """(child, parent) -> the gradient the backward pass sent from child into parent (`parent_grads`,
+    kept by a pass with keep_intermediate; summed over repeated parents)."""
     out: dict[tuple[int, int], np.ndarray] = {}
-    with no_grad():
-        for t in tensors:
-            ctx = t._ctx
-            if ctx is None or t.grad is None:
-                continue
-            in_grads = ctx.backward(ctx, t.grad)
-            if not isinstance(in_grads, tuple):
-                in_grads = (in_grads,)
-            for p, g in zip(ctx.parents, in_grads):
-                if g is None or not p.requires_grad or id(p) in hidden:
-                    continue
-                if isinstance(g, Scatter):
-                    buf = np.zeros(p.shape, dtype=p.dtype)
-                    g.add_into(buf)
-                    g = buf
-                else:
-                    g = _unbroadcast(np.asarray(g), p.shape)
+    for t in tensors:
+        for p, g in zip(t.parents, t.parent_grads or ()):
+            if g is not None and id(p) not in hidden:
                 key = (id(t), id(p))
                 out[key] = g if key not in out else out[key] + g
     return out
@@ -390,9 +533,9 @@ def _fmt_index(index: Any) -> str:
 
 def op_text(t: Tensor, folded: set[int]) -> str:
     """The op with its folded constants: '1 − ·', '× 0.5', 'tanh', 'x ** 2', '[:, 0:3]'."""
-    ctx, op = t._ctx, t.op
-    if op == "pow":
-        return f"x ** {_fmt_num(ctx.p)}"
+    ctx, op = t.ctx, t.op
+    if op == "pow" and _is_folded(t.parents[1]):
+        return f"x ** {_fmt_num(t.parents[1].data.item())}"
     if op == "getitem":
         return "x" + _fmt_index(ctx.index)
     if op in ("sum", "mean", "max") and getattr(ctx, "axis", None) is not None:
@@ -448,29 +591,21 @@ def _group_label(g: Group) -> str:
 
 
 def _build_dot(nodes: dict[str, Tensor | Group], order: list[str], edges: list[Edge],
-               folded: set[int], root_ids: set[int], keys: Any, have_grads: bool, edge_grads: bool,
-               values: bool, rankdir: str) -> graphviz.Digraph:
-    """The Digraph: nodes placed in nested clusters by scope, then the edges, then the key."""
-    dot = graphviz.Digraph(
+               where: dict[str, tuple[str, ...]], refs: dict[str, str], folded: set[int], root_ids: set[int],
+               have_grads: bool, edge_grads: bool, values: bool, rankdir: str,
+               node_style: dict[str, dict[str, str]], edge_style: dict[int, dict[str, str]]) -> Digraph:
+    """The Digraph: nodes placed in nested clusters (`where`), then the edges, then the key.
+    node_style / edge_style (by node id / edge index) override attributes: the frames of an animation."""
+    dot = Digraph(
         "tinygrad_rnn",
         graph_attr=dict(rankdir=rankdir, fontname="Helvetica", fontsize="12", nodesep="0.25",
                         ranksep="0.5", newrank="true"),
         node_attr=dict(fontname="Helvetica", fontsize="11", margin="0.06,0.03", height="0.3"),
         edge_attr=dict(arrowsize="0.6", color="#555555", fontname="Helvetica", fontsize="9"))
 
-    # where each node sits: the cluster path of its scope, cut above any collapsed cluster
-    def place(nid: str) -> tuple[str, ...]:
-        obj = nodes[nid]
-        if isinstance(obj, Group):
-            return obj.scope[:-1]
-        if obj.is_leaf:  # inputs sit outside the step boxes (so the boxes can line up in time)
-            return ()
-        key = keys(obj.scope)
-        return obj.scope if key is None else key[:-1]
-
     members: dict[tuple[str, ...], list[str]] = {}
     for nid in order:
-        path = place(nid)
+        path = where[nid]
         for n in range(len(path) + 1):
             members.setdefault(path[:n], [])
         members[path].append(nid)
@@ -483,13 +618,16 @@ def _build_dot(nodes: dict[str, Tensor | Group], order: list[str], edges: list[E
         if isinstance(obj, Group):
             kind, label, tip = "group", _group_label(obj), obj.label
             extra["group"] = f"depth{len(obj.scope)}"  # same group: keep the steps in a straight row
+        elif nid in refs:
+            kind, label = "reference", _html_label(obj.name or "param", [], bold=False)
+            tip = f"{obj.name or 'parameter'}: the shared parameter again (the same tensor as every copy)"
         else:
             kind = _kind(obj, root_ids)
             label = _tensor_label(obj, kind, folded, values, have_grads)
             tip = f"{obj.name or obj.op or 'tensor'} {_fmt_shape(obj.shape)}"
         if kind not in kinds_seen:
             kinds_seen.append(kind)
-        g.node(nid, label=label, tooltip=tip, **_KIND_STYLE[kind], **extra)
+        g.node(nid, label=label, tooltip=tip, **{**_KIND_STYLE[kind], **extra, **node_style.get(nid, {})})
 
     # clusters nest by path; emitted in order of first appearance (deterministic)
     children: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
@@ -501,25 +639,31 @@ def _build_dot(nodes: dict[str, Tensor | Group], order: list[str], edges: list[E
 
     def emit_cluster(g: graphviz.Digraph, path: tuple[str, ...]) -> None:
         here = members[path]
-        shared = [n for n in here if not path and _is_parameter(nodes[n], root_ids)]
+        shared = [n for n in here if not path and n not in refs and _is_parameter(nodes[n], root_ids)]
         if len(shared) and len(children.get(path, [])) + len(groups_at_top) > 1:
             with g.subgraph(name="cluster_parameters") as c:  # drawn once, used by every step
                 c.attr(label="shared parameters", style="rounded,dashed", color="#d6b656", fontsize="11")
                 for nid in shared:
                     emit_node(c, nid)
             here = [n for n in here if n not in shared]
+        # inside a step, the leaves (x_t, a target) come after the sub-clusters: dot keeps the order
+        # in which clusters are emitted (see _GATE_ORDER), and a leaf first would shift it
+        late = [n for n in here if path and isinstance(nodes[n], Tensor) and nodes[n].is_leaf]
         for nid in here:
-            emit_node(g, nid)
+            if nid not in late:
+                emit_node(g, nid)
         subs = children.get(path, [])
         for sub in sorted(subs, key=lambda q: _GATE_ORDER.get(q[-1], len(_GATE_ORDER))):
             counter[0] += 1
             with g.subgraph(name=f"cluster_{counter[0]}") as c:
                 c.attr(label=sub[-1], tooltip="/".join(sub), **_cluster_style(sub))
                 emit_cluster(c, sub)
+        for nid in late:
+            emit_node(g, nid)
 
     emit_cluster(dot, ())
 
-    for e in edges:
+    for i, e in enumerate(edges):
         attrs: dict[str, str] = {}
         src_obj = nodes[e.src]
         if isinstance(src_obj, Group) and e.tensor.name:
@@ -533,17 +677,17 @@ def _build_dot(nodes: dict[str, Tensor | Group], order: list[str], edges: list[E
                 attrs.update(color=PALETTE[b], penwidth=str(WIDTHS[b]),
                              tooltip=f"|grad| = {e.grad_norm:.3g}")
         into_box = isinstance(nodes[e.dst], Group)
-        if _is_parameter(nodes[e.src], root_ids):
+        if _is_parameter(src_obj, root_ids):
             attrs["weight"] = "0"  # shared parameters must not pull the steps out of time order
-        elif into_box and nodes[e.src].__class__ is Tensor and _kind(nodes[e.src], root_ids) == "input":
+        elif into_box and isinstance(src_obj, Tensor) and _kind(src_obj, root_ids) == "input":
             attrs["headport"] = "s"  # inputs come in from below
         elif e.tensor.name and _STATE_NAME.match(e.tensor.name):
             attrs["weight"] = "6"  # the state passed on through time: keep it short and straight
+        attrs.update(edge_style.get(i, {}))
         dot.edge(e.src, e.dst, **attrs)
 
     _legend(dot, kinds_seen, edge_grads)
     return dot
-
 
 def _cluster_style(path: tuple[str, ...]) -> dict[str, str]:
     depth, name = len(path), path[-1]
@@ -557,7 +701,7 @@ def _cluster_style(path: tuple[str, ...]) -> dict[str, str]:
 def _legend(dot: graphviz.Digraph, kinds: list[str], have_grads: bool) -> None:
     """The key, as the graph's label under the drawing (it takes no part in the layout)."""
     cells = []
-    for k in ("output", "state", "parameter", "input", "op", "group"):
+    for k in ("output", "state", "parameter", "reference", "input", "op", "group"):
         if k in kinds:
             cells.append(f'<td bgcolor="{_KIND_STYLE[k]["fillcolor"]}" border="1" width="14"> </td>'
                          f'<td align="left">{html.escape(_KIND_TEXT[k])}  </td>')

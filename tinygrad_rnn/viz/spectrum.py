@@ -3,17 +3,21 @@ computed by the engine (one backward pass with a one-hot output gradient per Jac
 
 Pascanu, Mikolov & Bengio (2013): with h_t = s(h_{t-1} U + ...), |s'| <= gamma, the Jacobian is
 bounded by gamma * sigma_max(U); sigma_max(U) < 1/gamma suffices for gradients to vanish
-(and sigma_max(U) > 1/gamma is necessary for them to explode).
+(and sigma_max(U) > 1/gamma is necessary for them to explode). The gated cells add a path the bound
+does not cover: the LSTM's dc_t/dc_{t-1} = diag(f_t) (the forget gate), the GRU's
+dh_t/dh_{t-1} = diag(z_t) + the terms through its gates (the update gate).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..engine.ops import concat
+from ..engine.factory import concat
 from ..engine.tensor import Tensor
 from .graph import walk
 
@@ -28,6 +32,8 @@ class JacobianSpectrum:
     k: int
     gamma: float              # bound on the activation's derivative (tanh 1, sigmoid 1/4)
     recurrent_sv: float | None  # sigma_max of the recurrent weight, when the cell has one
+    by_k: list[np.ndarray] = field(default_factory=list)  # singular values of d s_k / d s_0, k = 1..K
+    gate: tuple[str, np.ndarray] | None = None  # ("f", f_t means) for the LSTM, ("z", z_t means) for the GRU
 
     @property
     def threshold(self) -> float:
@@ -43,7 +49,29 @@ class JacobianSpectrum:
             verdict = ("< 1/gamma: gradients must vanish" if self.recurrent_sv < self.threshold
                        else ">= 1/gamma: gradients may explode")
             lines.append(f"sigma_max(recurrent weight) = {self.recurrent_sv:.4g} {verdict}")
+        if self.gate is not None:
+            lines.append(self.verdict)
         return "\n".join(lines)
+
+    @property
+    def verdict(self) -> str:
+        """One line: whether gradients must vanish, and for the gated cells what keeps them alive."""
+        if self.gate is not None:
+            name, means = self.gate
+            m = float(np.mean(means))
+            if name == "f":
+                return (f"dc_t/dc_(t-1) = diag(f_t), mean f_t = {m:.3g}; along c the gradient "
+                        f"shrinks like f^k ({m:.2g}^{self.k} = {m ** self.k:.2g}), not like "
+                        f"(gamma sigma_max(U))^k: a forget gate near 1 keeps it alive")
+            return (f"dh_t/dh_(t-1) = diag(z_t) + gate terms, mean z_t = {m:.3g}: an update gate "
+                    f"near 1 copies h_(t-1) and its gradient on ({m:.2g}^{self.k} = {m ** self.k:.2g})")
+        if self.recurrent_sv is None:
+            return f"sigma_max of the {self.k}-step product: {self.product[0]:.3g}"
+        if self.recurrent_sv < self.threshold:
+            return (f"sigma_max(U) = {self.recurrent_sv:.3g} < 1/gamma = {self.threshold:.3g}: "
+                    "gradients must vanish")
+        return (f"sigma_max(U) = {self.recurrent_sv:.3g} >= 1/gamma = {self.threshold:.3g}: gradients "
+                "may explode (necessary, not sufficient)")
 
 
 def _parts(state: Any) -> tuple[Any, ...]:
@@ -81,14 +109,24 @@ def _recurrent_sv(cell: Any) -> float | None:
     return None
 
 
-def _jacobian(cell: Any, arrays: list[np.ndarray], xs: list[np.ndarray], proto: Any
-              ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """d s_k / d s_0 over the steps xs, by one backward pass per output element; the last state."""
+def _gate_mean(outs: tuple[Any, ...], name: str) -> float | None:
+    """The mean of the tensor called `name` (a gate) behind outs, if there is one."""
+    for t in walk(list(outs)):
+        if t.name == name:
+            return float(np.mean(t.data))
+    return None
+
+
+def _jacobian(cell: Any, arrays: list[np.ndarray], xs: list[np.ndarray], proto: Any,
+              gate: str | None = None) -> tuple[np.ndarray, list[np.ndarray], float | None]:
+    """d s_k / d s_0 over the steps xs, by one backward pass per output element; the last state; the
+    mean of the gate called `gate` (last step)."""
     leaves = [Tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
     state = _rebuild(proto, leaves)
     for x in xs:
         state = cell(Tensor(x), state)
     outs = _parts(state)
+    gate_mean = _gate_mean(outs, gate) if gate else None
     flat = concat([o.reshape(1, -1) for o in outs], axis=1)
     mine = {id(t) for t in leaves}
     others = [t for t in walk(flat) if t.is_leaf and t.requires_grad and id(t) not in mine]
@@ -108,7 +146,12 @@ def _jacobian(cell: Any, arrays: list[np.ndarray], xs: list[np.ndarray], proto: 
     finally:
         for t, g in zip(others, saved):  # leave the cell's parameter gradients as they were
             t.grad = g
-    return J, [o.data for o in outs]
+    return J, [o.data for o in outs], gate_mean
+
+
+def _gate_name(cell: Any) -> str | None:
+    kind = type(cell).__name__.lower()
+    return "f" if "lstm" in kind else "z" if "gru" in kind else None
 
 
 def jacobian_spectrum(cell: Any, state: Any, x: Any = None, k: int = 10,
@@ -138,15 +181,93 @@ def jacobian_spectrum(cell: Any, state: Any, x: Any = None, k: int = 10,
             xs = list(xa)
         else:
             raise ValueError(f"jacobian_spectrum: x must be (1, I) or (k={k}, 1, I), got {xa.shape}")
-    step_max, s = [], arrays
-    first = None
+    step_max, s, by_k, gates = [], arrays, [], []
+    first, P = None, None
+    gate = _gate_name(cell)
     for t in range(k):
-        J, s = _jacobian(cell, s, xs[t:t + 1], state)
+        J, s, g = _jacobian(cell, s, xs[t:t + 1], state, gate)
         sv = np.linalg.svd(J, compute_uv=False)
         first = sv if first is None else first
         step_max.append(sv[0])
-    Jk, _ = _jacobian(cell, arrays, xs, state)
+        P = J if P is None else J @ P  # chain rule: d s_t / d s_0 = J_t d s_(t-1) / d s_0
+        by_k.append(np.linalg.svd(P, compute_uv=False))
+        if g is not None:
+            gates.append(g)
+    Jk, _, _ = _jacobian(cell, arrays, xs, state)
     return JacobianSpectrum(step=first, product=np.linalg.svd(Jk, compute_uv=False),
                             step_max=np.array(step_max), k=k,
                             gamma=_gamma(cell) if gamma is None else float(gamma),
-                            recurrent_sv=_recurrent_sv(cell))
+                            recurrent_sv=_recurrent_sv(cell), by_k=by_k,
+                            gate=(gate, np.array(gates)) if gate and gates else None)
+
+
+def plot_jacobian_spectrum(spectra: JacobianSpectrum | Mapping[str, JacobianSpectrum],
+                           path: str | Path | None = None, title: str | None = None) -> Any:
+    """Left: the singular values of d s_t / d s_(t-k) against k (largest solid, smallest dotted; dashed:
+    Pascanu's bound (gamma sigma_max(U))^k), log scale. Right: sigma_max(U) per cell against the
+    1/gamma threshold, labelled, and for the LSTM / GRU the mean forget / update gate (the gain of the
+    path that keeps the gradient alive) against 1. Under the plot, one verdict line per cell.
+    Returns the matplotlib Figure (inline in Jupyter), saved to path if given."""
+    from .figure import InlineFigure, save_figure
+    runs = dict(spectra) if isinstance(spectra, Mapping) else {"": spectra}
+    if not runs or not all(isinstance(v, JacobianSpectrum) for v in runs.values()):
+        raise TypeError("plot_jacobian_spectrum: expects what jacobian_spectrum returns, or a "
+                        "{label: it} dict")
+    fig = InlineFigure(figsize=(12, 5.2 + 0.25 * len(runs)))
+    bottom = 0.1 + 0.04 * len(runs)
+    left, right = fig.add_gridspec(1, 2, width_ratios=(2.2, 1), left=0.07, right=0.98, top=0.9,
+                                   bottom=bottom, wspace=0.25).subplots()
+    colors = {}
+    for label, sp in runs.items():
+        ks = np.arange(1, len(sp.by_k) + 1)
+        top = np.array([sv[0] for sv in sp.by_k])
+        line, = left.plot(ks, top, marker="o", markersize=3, label=f"{label} sigma_max".strip())
+        colors[label] = line.get_color()
+        left.plot(ks, [sv[-1] for sv in sp.by_k], linestyle=":", color=line.get_color(),
+                  label=f"{label} sigma_min".strip())
+        if sp.recurrent_sv is not None and sp.gate is None:
+            left.plot(ks, (sp.gamma * sp.recurrent_sv) ** ks, linestyle="--", linewidth=0.9,
+                      color=line.get_color(), label=f"{label} bound (gamma sigma_max(U))^k".strip())
+    left.axhline(1.0, color="0.4", linewidth=0.8)
+    lows = [sv[-1] for sp in runs.values() for sv in sp.by_k if sv[-1] > 0]
+    highs = [sv[0] for sp in runs.values() for sv in sp.by_k]
+    if lows and highs:  # a near-singular product would squash every other curve
+        left.set_ylim(bottom=max(min(lows), max(highs) * 1e-12) / 2)
+    left.set(yscale="log", xlabel="k (steps back)", ylabel="singular values of d s_t / d s_(t-k)",
+             title="How far a gradient survives: the k-step Jacobian")
+    left.xaxis.get_major_locator().set_params(integer=True)
+    left.grid(True, which="both", alpha=0.3)
+    left.legend(fontsize=7, ncol=2)
+    _threshold_panel(right, runs, colors)
+    fig.suptitle(title or "Jacobian spectra (Pascanu, Mikolov & Bengio 2013)")
+    for i, (label, sp) in enumerate(runs.items()):
+        fig.text(0.07, 0.02 + 0.035 * (len(runs) - 1 - i), f"{label + ': ' if label else ''}{sp.verdict}",
+                 fontsize=8.5, color=colors[label])
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _threshold_panel(ax: Any, runs: dict[str, JacobianSpectrum], colors: dict[str, str]) -> None:
+    """Bars: sigma_max(U) against the 1/gamma line(s), labelled; for the gated cells a gate's mean
+    against 1 (no decay along their path)."""
+    thresholds: dict[float, list[str]] = {}
+    for x, (label, sp) in enumerate(runs.items()):
+        if sp.gate is not None:
+            name, means = sp.gate
+            ax.bar(x, float(np.mean(means)), color=colors[label], alpha=0.5, hatch="//")
+            ax.text(x, float(np.mean(means)), f"mean {name}_t", ha="center", va="bottom", fontsize=8)
+        elif sp.recurrent_sv is not None:
+            ax.bar(x, sp.recurrent_sv, color=colors[label], alpha=0.8)
+            ax.text(x, sp.recurrent_sv, "sigma_max(U)", ha="center", va="bottom", fontsize=8)
+            thresholds.setdefault(sp.threshold, []).append(label)
+    for th, who in thresholds.items():
+        ax.axhline(th, color="#c62828", linestyle="--", linewidth=1.2,
+                   label=f"1/gamma = {th:g} ({', '.join(w for w in who if w) or 'threshold'})")
+    if any(sp.gate is not None for sp in runs.values()) and 1.0 not in thresholds:
+        ax.axhline(1.0, color="0.2", linestyle=":", linewidth=1, label="gate mean 1: no decay")
+    ax.set_xticks(range(len(runs)), [lb or "cell" for lb in runs], fontsize=9)
+    ax.set_ylim(0, 1.25 * max([1.0, *thresholds, *(sp.recurrent_sv or 0 for sp in runs.values())]))
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_title("below 1/gamma, gradients must vanish", fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
