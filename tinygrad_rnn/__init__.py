@@ -10,9 +10,8 @@ from .engine.context import (
     scope,
     set_grad_enabled,
 )
-from .engine.factory import ones, randn, zeros
+from .engine.factory import concat, ones, randn, stack, zeros
 from .engine.function import Function, ShapeError
-from .engine.ops import concat, stack
 from .engine.tensor import Tensor
 from .gradcheck import GradcheckError, gradcheck
 from .serialize import CheckpointError, load, save

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .context import STATE, AnomalyError, no_grad
-from .function import describe
+from .context import STATE, AnomalyError, describe, no_grad
 from .ops import Scatter
 from .tensor import Tensor
 
@@ -30,12 +29,9 @@ def toposort(root: Tensor) -> list[Tensor]:
 
 
 def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> list[Tensor]:
-    """Fill `.grad` with d(root)/d(tensor) for the graph behind root; returns the order used.
-
-    Leaves and `retain_grad()` tensors accumulate across calls; with keep_intermediate every other
-    tensor shows this pass's gradient (replaced) and each op keeps what it sent to each input
-    (`Tensor.parent_grads`); without it (lean) they keep nothing.
-    """
+    """Fill `.grad` with d(root)/d(tensor) behind root. Leaves and `retain_grad()` tensors accumulate;
+    with keep_intermediate the others show this pass's gradient and each op keeps what it sent to each
+    input (`Tensor.parent_grads`); without it (lean) they keep nothing. Returns the order used."""
     grads: dict[Tensor, Any] = {root: _seed(root, grad)}  # gradients on their way, summed with +
     sliced: dict[Tensor, np.ndarray] = {}  # one zero buffer per sliced tensor (see ops.Scatter)
     order = toposort(root)
@@ -52,17 +48,18 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
             if g is None:
                 continue
             t.ctx._check_saved(t.scope)
-            vjps = _as_tuple(t.ctx.backward(t.ctx, g), t.ctx)  # one per input, in the broadcast shape
+            vjps = t.ctx.backward(t.ctx, g)  # one per input, in the broadcast shape
+            vjps = vjps if isinstance(vjps, tuple) else (vjps,)
+            if len(vjps) != len(t.parents):
+                raise RuntimeError(f"{t.op}: backward returned {len(vjps)} gradients for {len(t.parents)} "
+                                   "inputs; return one per input (None for none)")
             sent = tuple(_fit(pg, p, t) for p, pg in zip(t.parents, vjps))
             for p, pg in zip(t.parents, sent):
                 if isinstance(pg, Scatter):
-                    if p not in sliced:
-                        sliced[p] = np.zeros(p.shape, p.dtype)
-                    pg.add_into(sliced[p])
+                    sliced[p] = pg.add_into(sliced.get(p))
                 elif pg is not None:
                     grads[p] = _total(grads.get(p), pg)
-            if keep_intermediate:
-                t.ctx.sent = sent
+            t.ctx.sent = sent if keep_intermediate else None
     return order
 
 
@@ -75,24 +72,14 @@ def _seed(root: Tensor, grad: Any) -> np.ndarray:
     if not root.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad (no input that made it has "
                            "requires_grad=True, or it was made under no_grad())")
-    if grad is None:
-        if root.size != 1:
-            raise RuntimeError(f"backward: grad can be implied only for a scalar output; this one has "
-                               f"shape {root.shape}: pass grad= an array of that shape")
-        return np.ones(root.shape, root.dtype)
-    seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+    if grad is None and root.size != 1:
+        raise RuntimeError(f"backward: grad can be implied only for a scalar output; this one has shape "
+                           f"{root.shape}: pass grad= an array of that shape")
+    seed = np.ones(root.shape) if grad is None else np.asarray(getattr(grad, "data", grad))
     if seed.dtype.kind not in "fiub" or seed.shape != root.shape:
         raise ValueError(f"backward: grad has shape {seed.shape} but the tensor has shape {root.shape} "
                          f"(dtype {seed.dtype}); pass numbers in an array of the tensor's shape")
     return seed.astype(root.dtype)
-
-
-def _as_tuple(grads: Any, ctx: Any) -> tuple:
-    grads = grads if isinstance(grads, tuple) else (grads,)
-    if len(grads) != len(ctx.parents):
-        raise RuntimeError(f"{ctx.op_name}: backward returned {len(grads)} gradients for "
-                           f"{len(ctx.parents)} inputs; return one per input (None for none)")
-    return grads
 
 
 def _fit(g: Any, p: Tensor, t: Tensor) -> Any:
@@ -100,7 +87,7 @@ def _fit(g: Any, p: Tensor, t: Tensor) -> Any:
     if g is None or not p.requires_grad:
         return None
     if not isinstance(g, Scatter):
-        g = unbroadcast(np.asarray(g), p.shape, t.ctx.op_name).astype(p.dtype, copy=False)
+        g = unbroadcast(np.asarray(g), p.shape, t.op).astype(p.dtype, copy=False)
     if STATE.anomaly and not np.isfinite(g.values if isinstance(g, Scatter) else g).all():
         raise AnomalyError(describe(t.op, t.parents, f"backward produced NaN or Inf for an input of "
                                     f"shape {p.shape}", t.scope))

@@ -15,6 +15,10 @@ class AnomalyError(FloatingPointError):
     """Raised inside `detect_anomaly()` at the first NaN or Inf, naming the op and its scope."""
 
 
+class ShapeError(ValueError):
+    """A shape that an op cannot take; the message names the op, the shapes and the scope."""
+
+
 class _State(threading.local):
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -78,3 +82,9 @@ def detect_anomaly() -> Any:
 def scope_str(path: tuple[str, ...]) -> str:
     """'t=3/lstm/forget gate', or '<top level>' for the empty path."""
     return "/".join(path) if path else "<top level>"
+
+
+def describe(op: str, parents: tuple[Any, ...], what: str, scope: tuple[str, ...] | None = None) -> str:
+    """An error message naming the op, its input shapes and its scope (the active one by default)."""
+    shapes = ", ".join(str(p.shape) for p in parents)
+    return f"{op}: {what} [input shapes {shapes}; scope {scope_str(STATE.scope if scope is None else scope)}]"

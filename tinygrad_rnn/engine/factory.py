@@ -1,30 +1,45 @@
-"""Tensors made from a shape: zeros, ones, standard normal samples."""
+"""Tensors made from a shape (zeros, ones, standard normal samples) or from other tensors (concat, stack)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
-
-
-def _shape(shape: Any) -> tuple[int, ...]:
-    return (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
+from .arrays import shape_of
+from .ops import Concat, Stack
+from .tensor import Tensor, as_tensor
 
 
 def zeros(shape: Any, **kwargs: Any) -> Tensor:
     """A tensor of zeros; keyword args as for Tensor (requires_grad, name, dtype)."""
-    return Tensor(np.zeros(_shape(shape), dtype=kwargs.pop("dtype", None) or np.float64), **kwargs)
+    return Tensor(np.zeros(shape_of(shape), dtype=kwargs.pop("dtype", None) or np.float64), **kwargs)
 
 
 def ones(shape: Any, **kwargs: Any) -> Tensor:
     """A tensor of ones; keyword args as for Tensor."""
-    return Tensor(np.ones(_shape(shape), dtype=kwargs.pop("dtype", None) or np.float64), **kwargs)
+    return Tensor(np.ones(shape_of(shape), dtype=kwargs.pop("dtype", None) or np.float64), **kwargs)
 
 
 def randn(shape: Any, rng: np.random.Generator | None = None, **kwargs: Any) -> Tensor:
     """Standard normal samples from rng (a numpy Generator; a fresh one if None)."""
     rng = np.random.default_rng() if rng is None else rng
     dtype = kwargs.pop("dtype", None) or np.float64
-    return Tensor(rng.standard_normal(_shape(shape)).astype(dtype, copy=False), **kwargs)
+    return Tensor(rng.standard_normal(shape_of(shape)).astype(dtype, copy=False), **kwargs)
+
+
+def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (np.concatenate)."""
+    return Concat.apply(*_tensors(tensors, "concat"), axis=axis)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis (np.stack)."""
+    return Stack.apply(*_tensors(tensors, "stack"), axis=axis)
+
+
+def _tensors(xs: Sequence[Any], op: str) -> list[Tensor]:
+    if isinstance(xs, (Tensor, np.ndarray)) or not len(xs):
+        raise TypeError(f"{op}: expects a non-empty list or tuple of tensors")
+    return [as_tensor(x) for x in xs]

@@ -6,13 +6,12 @@ the engine sums it back to the input's shape (`autograd.unbroadcast`), so no op 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from .arrays import reduce_axes
 from .function import Function
-from .tensor import Tensor, as_tensor
 
 # ---- elementwise, two inputs -------------------------------------------------------------
 
@@ -39,7 +38,6 @@ class Mul(Function):
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
         return x * y
-
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
@@ -52,7 +50,6 @@ class Div(Function):
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
         return x / y
-
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
@@ -66,7 +63,6 @@ class Pow(Function):
         z = np.power(x, y)
         ctx.save_for_backward(x, y, z)
         return z
-
     @staticmethod
     def backward(ctx, g):
         x, y, z = ctx.saved_tensors
@@ -82,7 +78,6 @@ class Maximum(Function):
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
         return np.maximum(x, y)
-
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
@@ -108,7 +103,6 @@ class Exp(Function):
         z = np.exp(x)
         ctx.save_for_backward(z)
         return z
-
     @staticmethod
     def backward(ctx, g): return g * ctx.saved_tensors[0]
 
@@ -119,7 +113,6 @@ class Log(Function):
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return np.log(x)
-
     @staticmethod
     def backward(ctx, g): return g / ctx.saved_tensors[0]
 
@@ -131,7 +124,6 @@ class Sqrt(Function):
         z = np.sqrt(x)
         ctx.save_for_backward(z)
         return z
-
     @staticmethod
     def backward(ctx, g): return g / (2.0 * ctx.saved_tensors[0])
 
@@ -142,7 +134,6 @@ class Abs(Function):
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return np.abs(x)
-
     @staticmethod
     def backward(ctx, g): return g * np.sign(ctx.saved_tensors[0])
 
@@ -154,7 +145,6 @@ class Tanh(Function):
         z = np.tanh(x)
         ctx.save_for_backward(z)
         return z
-
     @staticmethod
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
@@ -169,7 +159,6 @@ class Sigmoid(Function):
             z = 1.0 / (1.0 + np.exp(-x))
         ctx.save_for_backward(z)
         return z
-
     @staticmethod
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
@@ -182,7 +171,6 @@ class Relu(Function):
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return np.maximum(x, 0)
-
     @staticmethod
     def backward(ctx, g): return g * (ctx.saved_tensors[0] > 0)
 
@@ -196,7 +184,6 @@ class Clip(Function):
         ctx.save_for_backward(x)
         ctx.lo, ctx.hi = -np.inf if lo is None else lo, np.inf if hi is None else hi
         return np.clip(x, ctx.lo, ctx.hi)
-
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
@@ -219,7 +206,6 @@ class Matmul(Function):
                              f"must equal the {which} axis of the second")
         ctx.save_for_backward(x, y)
         return x @ y
-
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
@@ -236,16 +222,6 @@ class Matmul(Function):
 # ---- reductions --------------------------------------------------------------------------
 
 
-def _axes(axis: Any, ndim: int) -> tuple[int, ...] | None:
-    """A reduction's axis (an int, a sequence, or None for all) as a tuple of non-negative ints."""
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    if any(not -max(ndim, 1) <= a < max(ndim, 1) for a in axes):
-        raise ValueError(f"axis {axis} is out of range for a tensor of {ndim} dimensions")
-    return tuple(int(a) % max(ndim, 1) for a in axes)
-
-
 def _expand(g: np.ndarray, ctx: Function) -> np.ndarray:
     """A reduced gradient broadcast back over the reduced axes."""
     return np.broadcast_to(g if ctx.keepdims or ctx.axis is None else np.expand_dims(g, ctx.axis), ctx.shape)
@@ -255,9 +231,8 @@ class Sum(Function):
     """z = sum_axis x;  dz/dx = 1 (g broadcast over the axis)"""
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        ctx.shape, ctx.axis, ctx.keepdims = x.shape, _axes(axis, x.ndim), keepdims
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, reduce_axes(axis, x.ndim), keepdims
         return np.sum(x, axis=ctx.axis, keepdims=keepdims)
-
     @staticmethod
     def backward(ctx, g): return _expand(g, ctx)
 
@@ -266,11 +241,10 @@ class Mean(Function):
     """z = mean_axis x;  dz/dx = 1/n (g / n broadcast over the axis)"""
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        ctx.shape, ctx.axis, ctx.keepdims = x.shape, _axes(axis, x.ndim), keepdims
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, reduce_axes(axis, x.ndim), keepdims
         z = np.mean(x, axis=ctx.axis, keepdims=keepdims)
         ctx.n = x.size // max(np.size(z), 1) if x.size else 1
         return z
-
     @staticmethod
     def backward(ctx, g): return _expand(g / ctx.n, ctx)
 
@@ -281,11 +255,10 @@ class Max(Function):
     def forward(ctx, x, axis=None, keepdims=False):
         if x.size == 0:
             raise ValueError("cannot take the max of an empty tensor")
-        ctx.shape, ctx.axis, ctx.keepdims = x.shape, _axes(axis, x.ndim), keepdims
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, reduce_axes(axis, x.ndim), keepdims
         z = np.max(x, axis=ctx.axis, keepdims=True)
         ctx.save_for_backward(x, z)
         return z if keepdims else np.squeeze(z, axis=ctx.axis)
-
     @staticmethod
     def backward(ctx, g):
         x, z = ctx.saved_tensors
@@ -302,7 +275,6 @@ class Reshape(Function):
     def forward(ctx, x, shape):
         ctx.shape = x.shape
         return x.reshape(shape)
-
     @staticmethod
     def backward(ctx, g): return g.reshape(ctx.shape)
 
@@ -314,7 +286,6 @@ class Transpose(Function):
         z = np.transpose(x, axes)  # checks the axes
         ctx.axes = None if axes is None else np.argsort([a % x.ndim for a in axes])
         return z
-
     @staticmethod
     def backward(ctx, g): return np.transpose(g, ctx.axes)
 
@@ -326,16 +297,14 @@ class Scatter:
     def __init__(self, index: Any, values: np.ndarray, shape: tuple[int, ...]) -> None:
         self.index, self.values, self.shape = index, values, shape
 
-    def add_into(self, buffer: np.ndarray) -> None:
+    def add_into(self, buffer: np.ndarray | None = None) -> np.ndarray:
+        """buffer (zeros if None) with the values added at index; returns it."""
+        buffer = np.zeros(self.shape, self.values.dtype) if buffer is None else buffer
         parts = self.index if isinstance(self.index, tuple) else (self.index,)
         if all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in parts):
             buffer[self.index] += self.values  # basic indexing: no position repeats
         else:
             np.add.at(buffer, self.index, self.values)  # repeated integer indices accumulate
-
-    def dense(self) -> np.ndarray:
-        buffer = np.zeros(self.shape, self.values.dtype)
-        self.add_into(buffer)
         return buffer
 
 
@@ -345,7 +314,6 @@ class GetItem(Function):
     def forward(ctx, x, index):
         ctx.index, ctx.shape = index, x.shape
         return x[index]
-
     @staticmethod
     def backward(ctx, g): return Scatter(ctx.index, g, ctx.shape)
 
@@ -356,7 +324,6 @@ class Concat(Function):
     def forward(ctx, *xs, axis=0):
         ctx.axis, ctx.bounds = axis, np.cumsum([x.shape[axis] for x in xs])[:-1]
         return np.concatenate(xs, axis=axis)
-
     @staticmethod
     def backward(ctx, g): return tuple(np.split(g, ctx.bounds, axis=ctx.axis))
 
@@ -368,22 +335,5 @@ class Stack(Function):
         z = np.stack(xs, axis=axis)
         ctx.axis = axis % z.ndim
         return z
-
     @staticmethod
     def backward(ctx, g): return tuple(np.moveaxis(g, ctx.axis, 0))
-
-
-def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (np.concatenate)."""
-    return Concat.apply(*_tensors(tensors, "concat"), axis=axis)
-
-
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis (np.stack)."""
-    return Stack.apply(*_tensors(tensors, "stack"), axis=axis)
-
-
-def _tensors(xs: Sequence[Any], op: str) -> list[Tensor]:
-    if isinstance(xs, (Tensor, np.ndarray)) or not len(xs):
-        raise TypeError(f"{op}: expects a non-empty list or tuple of tensors")
-    return [as_tensor(x) for x in xs]

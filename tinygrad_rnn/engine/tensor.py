@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import flat, to_array
 from .context import STATE
 
 
@@ -18,11 +19,10 @@ class Tensor:
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None,
                  dtype: Any = None, ctx: Any = None) -> None:
-        self.data = data if ctx is not None else to_array(data, dtype)  # an op's output is an array already
-        self.grad: np.ndarray | None = None
-        self.name, self.scope, self.ctx = name, STATE.scope, ctx  # ctx: the Function that made it
-        self.retains_grad = False
-        self.requires_grad = ctx is not None
+        if ctx is None:  # an op's output (ctx: the Function that made it) is an array already
+            data = to_array(data.data if isinstance(data, Tensor) else data, dtype)
+        self.data, self.grad, self.name, self.scope, self.ctx = data, None, name, STATE.scope, ctx
+        self.requires_grad, self.retains_grad = ctx is not None, False
         if requires_grad:
             self.requires_grad_()
 
@@ -41,15 +41,8 @@ class Tensor:
     op = property(lambda self: None if self.ctx is None else self.ctx.op_name, doc="Op name (None: leaf).")
     parents = property(lambda self: () if self.ctx is None else self.ctx.parents, doc="The op's inputs.")
     is_leaf = property(lambda self: self.ctx is None, doc="True for a tensor no recorded op made.")
-
-    @property
-    def parent_grads(self) -> tuple[np.ndarray | None, ...] | None:
-        """What the last backward sent from this tensor to each parent (the edges' gradients, in the
-        parents' shapes); None if that pass kept no intermediate gradients."""
-        return () if self.ctx is None else self.ctx.parent_grads()
-
-    def __len__(self) -> int:
-        return len(self.data)
+    parent_grads = property(lambda self: () if self.ctx is None else self.ctx.parent_grads(),
+                            doc="What the last backward sent to each parent (None: it kept none).")
 
     def __repr__(self) -> str:
         extra = (f", name={self.name!r}" if self.name else "") + (f", op={self.op}" if self.ctx else "")
@@ -59,21 +52,10 @@ class Tensor:
         body = np.array2string(self.data, precision=4, threshold=20, separator=", ", prefix="tensor(")
         return f"tensor({body}{extra})"
 
-    def item(self) -> float:
-        """The value of a one-element tensor as a Python number."""
-        return self.data.item()
-
-    def numpy(self) -> np.ndarray:
-        """The underlying array (not a copy)."""
-        return self.data
-
-    def detach(self) -> Tensor:
-        """Same data (no copy), no history: gradients stop here."""
-        return Tensor(self.data)
-
-    def _as_input(self, ctx: Any) -> Tensor:
-        """How a graph records this tensor as an input of the op ctx: itself (lean ones: speed/lean.py)."""
-        return self
+    def __len__(self) -> int: return len(self.data)
+    def item(self) -> float: return self.data.item()  # a one-element tensor's value
+    def numpy(self) -> np.ndarray: return self.data  # the array itself, not a copy
+    def detach(self) -> Tensor: return Tensor(self.data)  # same data, no history: gradients stop here
 
     def retain_grad(self) -> Tensor:
         """Keep (and accumulate across backward calls) this non-leaf's gradient, also in lean mode."""
@@ -84,9 +66,13 @@ class Tensor:
         """Fill `.grad` with d(self)/d(tensor) for the graph behind self; see `autograd.backward`."""
         return autograd.backward(self, grad, keep_intermediate)
 
+    def _as_input(self, ctx: Any) -> Tensor:
+        """How a graph records this tensor as an input of the op ctx: itself (lean ones: speed/lean.py)."""
+        return self
+
     def _const(self, x: Any) -> Tensor:
         """x as a tensor; numbers and arrays become constants of this tensor's float dtype."""
-        return x if isinstance(x, Tensor) else as_tensor(x, self.dtype if self.dtype.kind == "f" else None)
+        return x if isinstance(x, Tensor) else Tensor(x, dtype=self.dtype if self.dtype.kind == "f" else None)
 
     # ---- the ops as methods (ops.py holds each op's forward and backward) ----------------
     def __add__(self, x): return ops.Add.apply(self, self._const(x))
@@ -116,33 +102,12 @@ class Tensor:
     def mean(self, axis=None, keepdims=False): return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
     def max(self, axis=None, keepdims=False): return ops.Max.apply(self, axis=axis, keepdims=keepdims)
     def min(self, axis=None, keepdims=False): return -(-self).max(axis, keepdims)  # min x = -max(-x)
-    def reshape(self, *shape): return ops.Reshape.apply(self, shape=_flat(shape))
-    def transpose(self, *axes): return ops.Transpose.apply(self, axes=_flat(axes) or None)
+    def reshape(self, *shape): return ops.Reshape.apply(self, shape=flat(shape))
+    def transpose(self, *axes): return ops.Transpose.apply(self, axes=flat(axes) or None)
     T = property(lambda self: self.transpose(), doc="The transpose (axes reversed).")
-    def __getitem__(self, index): return ops.GetItem.apply(self, index=_plain_index(index))
+    def __getitem__(self, index): return ops.GetItem.apply(self, index=_plain(index))
 
     __hash__ = object.__hash__  # compared by identity: tensors live in sets and dicts of graph nodes
-
-
-def to_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """data as a plain numpy array of a real dtype: floats keep theirs, numbers and lists become float64."""
-    if isinstance(data, Tensor):
-        data = data.data
-    if isinstance(data, np.ma.MaskedArray):
-        raise TypeError("Tensor: masked arrays are not supported (the gradient would ignore the mask); "
-                        "pass arr.filled(value) or a plain array")
-    if not isinstance(data, (np.ndarray, np.generic, int, float, bool, list, tuple)):
-        raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__}; accepted: a numpy "
-                        "array, a Python number or (nested) list, or a Tensor")
-    try:
-        array = np.asarray(data)  # np.matrix becomes a plain ndarray (with * as elementwise product)
-    except ValueError as e:
-        raise TypeError(f"Tensor: cannot make an array from {type(data).__name__}: {e}") from None
-    if array.dtype.kind not in "fiub":
-        raise TypeError(f"Tensor: unsupported dtype {array.dtype}; accepted: float, int or bool arrays")
-    if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
-        dtype = np.float64  # Python numbers and lists
-    return array if dtype is None or array.dtype == dtype else array.astype(dtype)
 
 
 def as_tensor(x: Any, dtype: Any = None) -> Tensor:
@@ -150,11 +115,8 @@ def as_tensor(x: Any, dtype: Any = None) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
 
 
-def _flat(args: tuple) -> tuple:
-    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-
-
-def _plain_index(index: Any) -> Any:
+def _plain(index: Any) -> Any:
+    """An index with Tensors replaced by their arrays."""
     if isinstance(index, tuple):
         return tuple(i.data if isinstance(i, Tensor) else i for i in index)
     return index.data if isinstance(index, Tensor) else index

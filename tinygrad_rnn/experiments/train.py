@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import nn, optim
 from ..engine.context import no_grad
-from ..engine.ops import stack
+from ..engine.factory import stack
 from ..engine.tensor import Tensor
 from ..nn import detach_state
 from ..nn.cells import CELLS

@@ -10,18 +10,16 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.arrays import shape_of
+
 
 def _rng(rng: Any) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
-def _shape(shape: Any) -> tuple[int, ...]:
-    return (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
-
-
 def uniform(shape: Any, bound: float, rng: Any = None, dtype: Any = np.float64) -> np.ndarray:
     """Samples of U(-bound, +bound)."""
-    return _rng(rng).uniform(-bound, bound, _shape(shape)).astype(dtype, copy=False)
+    return _rng(rng).uniform(-bound, bound, shape_of(shape)).astype(dtype, copy=False)
 
 
 def torch_default(shape: Any, hidden_size: int, rng: Any = None, dtype: Any = np.float64) -> np.ndarray:
@@ -31,7 +29,7 @@ def torch_default(shape: Any, hidden_size: int, rng: Any = None, dtype: Any = np
 
 def xavier_uniform(shape: Any, gain: float = 1.0, rng: Any = None, dtype: Any = np.float64) -> np.ndarray:
     """Glorot & Bengio (2010): U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out)); shape (fan_in, fan_out)."""
-    shape = _shape(shape)
+    shape = shape_of(shape)
     if len(shape) != 2:
         raise ValueError(f"xavier_uniform: expects a 2-D (fan_in, fan_out) shape, got {shape}")
     return uniform(shape, gain * np.sqrt(6.0 / (shape[0] + shape[1])), rng, dtype)
@@ -42,7 +40,7 @@ def orthogonal(shape: Any, gain: float = 1.0, rng: Any = None, dtype: Any = np.f
 
     A (rows, cols) result has orthonormal columns if rows >= cols, orthonormal rows otherwise.
     """
-    shape = _shape(shape)
+    shape = shape_of(shape)
     if len(shape) != 2:
         raise ValueError(f"orthogonal: expects a 2-D shape, got {shape}")
     rows, cols = shape

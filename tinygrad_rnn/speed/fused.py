@@ -21,9 +21,32 @@ import numpy as np
 
 from ..engine.context import scope
 from ..engine.function import Function
-from ..engine.ops import GetItem, sigmoid_grad, sigmoid_into, tanh_grad
+from ..engine.ops import GetItem
 from ..engine.tensor import Tensor
 from ..nn.cells import CELLS, DampenedCell, ElmanCell, GRUCell, LSTMCell, LSTMState
+
+
+# The derivatives from the output z, as one new array that callers multiply by g in place.
+def tanh_grad(z: np.ndarray) -> np.ndarray:
+    """1 - z^2 for z = tanh x."""
+    d = z * z
+    return np.subtract(1.0, d, out=d) if isinstance(d, np.ndarray) else 1.0 - d
+
+
+def sigmoid_grad(z: np.ndarray) -> np.ndarray:
+    """z (1 - z) for z = sigmoid x."""
+    d = 1.0 - z
+    d *= z
+    return d
+
+
+def sigmoid_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out <- 1 / (1 + e^-x) in 4 passes without temporaries (out may be x: in place)."""
+    np.negative(x, out=out)
+    with np.errstate(over="ignore"):  # e^-x = inf (x < -709 in float64) gives exactly 0
+        np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
 
 
 # Activations overwrite their argument (a fresh pre-activation array): no allocation per step.
@@ -52,7 +75,6 @@ class DampenedStep(Function):
     """h = s(x W + lam h_prev + b);  da = g s'(a): dx = da W^T, dh_prev = lam da, dW = x^T da,
     dlam = sum(da * h_prev), db = sum_batch da"""
     op_name = "dampened step (fused)"
-    fresh_grads = True  # every gradient returned is a new array: the engine adopts it
     __slots__ = ("ds",)  # the activation's derivative, without a __dict__ per step
 
     @staticmethod
@@ -79,7 +101,6 @@ class ElmanStep(Function):
     """h = s(x W + h_prev U + b);  da = g s'(a): dx = da W^T, dh_prev = da U^T, dW = x^T da,
     dU = h_prev^T da, db = sum_batch da"""
     op_name = "elman step (fused)"
-    fresh_grads = True  # every gradient returned is a new array: the engine adopts it
     __slots__ = ("ds",)  # the activation's derivative, without a __dict__ per step
 
     @staticmethod
@@ -145,7 +166,6 @@ class LSTMStep(Function):
     dc i (1-g^2), dh tanh(c) o(1-o)]; dx = dz W^T, dh_prev = dz U^T, dc_prev = dc f, dW = x^T dz,
     dU = h_prev^T dz, db = sum_batch dz"""
     op_name = "lstm step (fused)"
-    fresh_grads = True  # every gradient returned is a new array: the engine adopts it
 
     @staticmethod
     def forward(ctx, x, h, c, W, U, b):
@@ -170,7 +190,7 @@ class _Half(GetItem):
 
     @staticmethod
     def forward(ctx, x, second):
-        ctx.index, ctx.basic = (1 if second else 0), True
+        ctx.index, ctx.shape = (1 if second else 0), x.shape
         return x[ctx.index]
 
 
@@ -180,7 +200,6 @@ class GRUStep(Function):
     da_z = dh (h_prev - n) z(1-z), da_r = da_n hn r(1-r); the hidden side of n gets da_n r;
     dh_prev = dh z + [da_r, da_z, da_n r] U^T"""
     op_name = "gru step (fused)"
-    fresh_grads = True  # every gradient returned is a new array: the engine adopts it
 
     @staticmethod
     def forward(ctx, x, h, W, U, b, b_hn):
