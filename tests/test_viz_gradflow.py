@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.figure
 import numpy as np
 import pytest
 
@@ -69,10 +70,12 @@ def test_grad_flow_needs_a_backward_pass():
 
 def test_plot_grad_flow_writes_a_labelled_log_plot(tmp_path):
     norms = {"Elman": 0.5 ** np.arange(20)[::-1], "LSTM": np.stack([0.9 ** np.arange(20)[::-1]] * 2, 1)}
-    png = plot_grad_flow(norms, tmp_path / "flow.png")
-    assert png.read_bytes().startswith(PNG)
+    fig = plot_grad_flow(norms, tmp_path / "flow.png")
+    assert isinstance(fig, matplotlib.figure.Figure) and fig._repr_png_().startswith(PNG)  # inline in Jupyter
+    assert (tmp_path / "flow.png").read_bytes().startswith(PNG)
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # keep text as text to read the labels
-        svg = plot_grad_flow(norms, tmp_path / "flow.svg", title="my title").read_text()
+        plot_grad_flow(norms, tmp_path / "flow.svg", title="my title")
+    svg = (tmp_path / "flow.svg").read_text()
     for text in ("steps back from the loss", "gradient norm", "Elman", "LSTM (c_t)", "my title"):
         assert text in svg
     assert [p.name for p in sorted(tmp_path.iterdir())] == ["flow.png", "flow.svg"]
@@ -84,11 +87,14 @@ def test_plot_grad_heatmap_from_tensors_and_arrays(tmp_path):
     cell = tg.nn.ElmanCell(2, 5, rng=np.random.default_rng(0))
     _, hs, _, _ = _unrolled(cell, T=8)
     with matplotlib.rc_context({"svg.fonttype": "none"}):
-        svg = plot_grad_heatmap({"Elman": hs, "random": np.random.default_rng(0).random((8, 5))},
-                                tmp_path / "heat.svg").read_text()
+        random = np.random.default_rng(0).random((8, 5))
+        plot_grad_heatmap({"Elman": hs, "random": random}, tmp_path / "heat.svg")
+    svg = (tmp_path / "heat.svg").read_text()
     for text in ("time step t", "unit", "Elman", "random"):
         assert text in svg
-    assert plot_grad_heatmap(hs, tmp_path / "heat.png").read_bytes().startswith(PNG)
+    assert isinstance(plot_grad_heatmap(hs), matplotlib.figure.Figure)  # no path: the figure only
+    plot_grad_heatmap(hs, tmp_path / "heat.png")
+    assert (tmp_path / "heat.png").read_bytes().startswith(PNG)
 
 
 def _numpy_elman_jacobian(cell, h, x):

@@ -7,6 +7,8 @@ import argparse
 import importlib
 import sys
 
+from . import limits
+
 COMMANDS = ["demo", "graph", "gradflow", "gradcheck", "train", "exercise"]
 
 
@@ -30,9 +32,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    """Run a subcommand. A user's mistake is one line on stderr, never a traceback: exit 2 for bad
+    arguments (checked before any work, the memory a run needs included), 1 for what fails while
+    running (a file that cannot be written, memory that runs out)."""
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    prog = f"tinygrad-rnn {args.command}"
+    reason = limits.refusal(args)
+    if reason:
+        parser.exit(2, f"{prog}: error: {reason} (see {prog} --help)\n")
+    note = limits.announcement(args)
+    if note:
+        print(f"{prog}: {note}", file=sys.stderr)
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(f"{prog}: error: out of memory; try a smaller --hidden or fewer --steps", file=sys.stderr)
+        return 1
+    except OSError as e:  # a file or folder that cannot be written or read
+        where = f": {e.filename}" if e.filename else ""
+        print(f"{prog}: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 1

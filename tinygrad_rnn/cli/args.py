@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,13 +32,38 @@ def nonneg_float(text: str) -> float:
 
 
 def output_path(*suffixes: str) -> Callable[[str], Path]:
-    """A path whose extension is one of suffixes."""
+    """A file to write, whose extension is one of suffixes, in a folder that exists and is writable
+    (checked before any work: the folder is not created)."""
     def check(text: str) -> Path:
         p = Path(text)
         if p.suffix.lower() not in suffixes:
             raise argparse.ArgumentTypeError(f"{text!r} must end in one of {', '.join(suffixes)}")
+        if p.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r} is a folder; give a file name")
+        _writable_folder(p.parent, text, missing="does not exist (create it first)")
         return p
     return check
+
+
+def output_folder(text: str) -> Path:
+    """A folder to write into: it exists, or it can be made inside its nearest existing ancestor."""
+    p = Path(text)
+    if p.exists() and not p.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write into {text!r}: it is a file, not a folder")
+    ancestor = p.absolute()
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    _writable_folder(ancestor, text, missing="does not exist")
+    return p
+
+
+def _writable_folder(folder: Path, text: str, missing: str) -> None:
+    folder = folder if str(folder) else Path(".")
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else missing
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: {folder} {what}")
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: the folder {folder} is not writable")
 
 
 def nonneg_int(text: str) -> int:

@@ -47,10 +47,10 @@ def run(args: argparse.Namespace) -> int:
     steps = 50
     norms, hs_by = measure(["dampened", "elman", "lstm", "gru"], steps, hidden=8)
     title = f"Gradient reaching h_t from a loss at step T={steps} (H=8)"
-    written.append((plot_grad_flow(norms, out / "gradflow.png", title=title),
-                    "||dL/dh_t|| against the distance from the loss, four cells"))
-    written.append((plot_grad_heatmap(hs_by, out / "gradflow_heatmap.png"),
-                    "|dL/dh_t| per unit over time"))
+    plot_grad_flow(norms, out / "gradflow.png", title=title)
+    written.append((out / "gradflow.png", "||dL/dh_t|| against the distance from the loss, four cells"))
+    plot_grad_heatmap(hs_by, out / "gradflow_heatmap.png")
+    written.append((out / "gradflow_heatmap.png", "|dL/dh_t| per unit over time"))
 
     width = max(len(str(p)) for p, _ in written)
     for path, what in written:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..nn.cells import CELLS
-from .args import output_path, positive_int
+from .args import nonneg_int, output_path, positive_int
 from .graph import unrolled_loss
 
 LABELS = {"dampened": "Dampened", "elman": "Elman", "lstm": "LSTM", "gru": "GRU"}
@@ -66,7 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--cells", type=cell_list, default=list(CELLS), metavar="NAMES",
                    help=f"comma-separated, from {', '.join(CELLS)} (default: all)")
     p.add_argument("--hidden", type=positive_int, default=8, help="hidden size H (default: 8)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (default: 0)")
     p.add_argument("--heatmap", type=output_path(".png", ".svg", ".pdf"), default=None, metavar="FILE",
                    help="also write |dL/dh_t| per unit over time as a heatmap")
     p.add_argument("-o", "--output", type=output_path(".png", ".svg", ".pdf"), required=True,

@@ -8,7 +8,7 @@ import textwrap
 from typing import Any
 
 from ..nn.cells import CELLS
-from .args import nonneg_float, output_path, positive_int
+from .args import nonneg_float, nonneg_int, output_path, positive_int
 
 GRAPH_FORMATS = (".svg", ".png", ".dot", ".pdf", ".html", ".gif")
 
@@ -68,7 +68,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="refuse larger drawings (default: 500)")
     p.add_argument("--max-seconds", type=nonneg_float, default=30.0,
                    help="refuse drawings whose estimated layout time is longer (default: 30)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (default: 0)")
     p.add_argument("-o", "--output", type=output_path(*GRAPH_FORMATS), required=True, metavar="FILE",
                    help="output file: .svg, .png, .dot, .pdf (a picture of the PNG without a system "
                         "Graphviz), .html (the interactive page) or .gif (the forward and backward "

@@ -1,17 +1,18 @@
 """Gradients through time: |dL/dh_t| per step, as curves against the distance from the loss and
-as a heatmap per unit over time (matplotlib, headless Agg backend)."""
+as a heatmap per unit over time (matplotlib Figures made without pyplot: the backend is left alone)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..engine.tensor import Tensor
-from .render import write_atomic
+
+if TYPE_CHECKING:
+    from .figure import InlineFigure
 
 
 def _grad_of(t: Tensor, where: str) -> np.ndarray | None:
@@ -41,29 +42,16 @@ def grad_flow(hs: Sequence[Any]) -> np.ndarray:
     return out[:, 0] if not isinstance(hs[0], tuple) else out
 
 
-def _plt():
-    import matplotlib
-    if matplotlib.get_backend().lower() != "agg":
-        matplotlib.use("Agg")  # headless: select before pyplot is imported
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _save(fig: Any, path: str | Path) -> Path:
-    path = Path(path)
-    fmt = path.suffix.lower().lstrip(".") or "png"
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=110)
-    return write_atomic(path, buf.getvalue())
-
-
-def plot_grad_flow(norms: Mapping[str, Any], path: str | Path, title: str | None = None) -> Path:
+def plot_grad_flow(norms: Mapping[str, Any], path: str | Path | None = None,
+                   title: str | None = None) -> InlineFigure:
     """One log-scale curve per cell of ||dL/dh_t|| against k = T - t, the steps back from a loss
-    on the last step. norms: {"Elman": array (T,), "LSTM": array (T,) or (T, 2) with c_t}."""
+    on the last step. norms: {"Elman": array (T,), "LSTM": array (T,) or (T, 2) with c_t}.
+    Returns the matplotlib Figure (shown inline in Jupyter); also saved to path if given."""
     if not isinstance(norms, Mapping) or not norms:
         raise TypeError("plot_grad_flow: norms must be a non-empty dict {label: array of |dL/dh_t|}")
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    from .figure import InlineFigure, save_figure  # matplotlib is imported on first use only
+    fig = InlineFigure(figsize=(7.5, 4.5))
+    ax = fig.subplots()
     fig.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.91)  # fixed: no layout pass
     for label, arr in norms.items():
         a = np.asarray(arr, dtype=float)
@@ -82,10 +70,9 @@ def plot_grad_flow(norms: Mapping[str, Any], path: str | Path, title: str | None
     ax.set_title(title or "Gradient flowing back through time")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
 
 
 def _unit_grads(hs: Any) -> np.ndarray:
@@ -103,17 +90,21 @@ def _unit_grads(hs: Any) -> np.ndarray:
     return np.array(rows)
 
 
-def plot_grad_heatmap(grads: Mapping[str, Any] | Any, path: str | Path, title: str | None = None) -> Path:
+def plot_grad_heatmap(grads: Mapping[str, Any] | Any, path: str | Path | None = None,
+                      title: str | None = None) -> InlineFigure:
     """|dL/dh_t| per unit (rows) over time t (columns) on a log colour scale, one panel per
-    entry: grads is {label: hs or (T, H) array}, or one hs / array."""
+    entry: grads is {label: hs or (T, H) array}, or one hs / array. Returns the Figure (also
+    saved to path if given)."""
     from matplotlib.colors import LogNorm
+
+    from .figure import InlineFigure, save_figure
     panels = dict(grads) if isinstance(grads, Mapping) else {"": grads}
     data = {k: _unit_grads(v) for k, v in panels.items()}
     positive = np.concatenate([d[d > 0] for d in data.values()] + [np.array([1.0])])
     lo, hi = max(positive.min(), positive.max() * 1e-12), positive.max()
-    plt = _plt()
     height = 1.2 + 1.6 * len(data)
-    fig, axes = plt.subplots(len(data), 1, figsize=(8, height), squeeze=False)
+    fig = InlineFigure(figsize=(8, height))
+    axes = fig.subplots(len(data), 1, squeeze=False)
     fig.subplots_adjust(left=0.11, right=0.86, bottom=0.5 / height, top=1 - 0.55 / height, hspace=0.45)
     im = None
     for ax, (label, d) in zip(axes[:, 0], data.items()):
@@ -125,7 +116,6 @@ def plot_grad_heatmap(grads: Mapping[str, Any] | Any, path: str | Path, title: s
     fig.suptitle(title or "|dL/dh_t| per unit over time")
     fig.colorbar(im, cax=fig.add_axes((0.89, 0.5 / height, 0.025, 1 - 1.05 / height)),
                  label="|dL/dh_t| (log scale)")
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    if path is not None:
+        save_figure(fig, path)
+    return fig

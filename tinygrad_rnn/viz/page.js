@@ -1,7 +1,9 @@
 // The interactive page (viz/html.py): steps through the engine's forward order, then its backward
 // order, restyling the inlined Graphviz SVG. Plain DOM, no libraries; all data comes from the
 // JSON block #bptt-data. URL fragment: #step=end | fwd | start | <position> | b<backward step>,
-// &view=expanded | collapsed | <index>, &node=<DOT id or tensor name> (pinned), &params=fade, &play=1.
+// &view=expanded | collapsed | <index>, &node=<DOT id or tensor name> (pinned), &params=fade, &play=1,
+// &quiz (predict each gradient before it is shown; quiz=values also hides the values).
+// The page opens fitted to the window.
 (function () {
   "use strict";
   const D = JSON.parse(document.getElementById("bptt-data").textContent);
@@ -11,7 +13,7 @@
   const slider = $("slider"), caption = $("caption"), info = $("info"), stage = $("stage");
   const rootT = F ? T[FWD[F - 1]] : null;
   const rootName = rootT ? (rootT.name || "output") : "output";
-  let pos = 0, cur = 0, timer = null, pinned = null, hovered = null, zoom = "auto";
+  let pos = 0, cur = 0, timer = null, pinned = null, hovered = null, zoom = "fit";
 
   // ---- the views: DOM handles of every tagged node and edge -----------------------------------
   const views = D.views.map((v, k) => {
@@ -73,13 +75,15 @@
 
   function render() {
     const now = current();
-    views.forEach((V) => paint(V, now));  // every view, so that switching keeps the step
+    views.forEach((V) => { paint(V, now); quizPaint(V); });  // every view, so that switching keeps the step
     slider.value = String(pos);
     $("b-play").textContent = timer ? "❚❚" : "▶";
     renderCaption(now);
     renderInfo();
+    quizRender();
     if (!timer) {
-      try { history.replaceState(null, "", "#step=" + pos + "&view=" + views[cur].v.key); } catch (err) { /* sandboxed */ }
+      const q = quiz.on ? (quiz.values ? "&quiz=values" : "&quiz") : "";
+      try { history.replaceState(null, "", "#step=" + pos + "&view=" + views[cur].v.key + q); } catch (err) { /* sandboxed */ }
     }
   }
 
@@ -139,7 +143,8 @@
     }
     const j = pos - F;
     caption.append(phase("bwd", `backward ${j} / ${B}`), el("span", { class: "scope" }, scopeText(t.scope) + "   "));
-    const g = t.grad ? ` (norm ${num(t.grad.norm)})` : " (no gradient reached it)";
+    const g = quizHidesTensor(now) ? " (quiz: predict its size below)"
+      : t.grad ? ` (norm ${num(t.grad.norm)})` : " (no gradient reached it)";
     caption.append(`∂${rootName}/∂${dlabel(t)} is complete${g}`);
     caption.append(t.op ? "; passed back along its incoming edges" : "; a leaf: stored in .grad");
     if (j === B) caption.append(`   — done: every tensor holds ∂${rootName}/∂tensor`);
@@ -159,11 +164,13 @@
     row("backward", t.b !== null ? `step ${t.b} of ${B}` : "—");
     box.append(meta);
     box.append(el("h3", {}, "value"));
-    if (!t.value) box.append(el("div", { class: "later" }, "not kept: made inside lean()"));
+    if (quiz.on && quiz.values) box.append(el("div", { class: "later" }, "hidden (quiz)"));
+    else if (!t.value) box.append(el("div", { class: "later" }, "not kept: made inside lean()"));
     else box.append(computed(i) ? arrayBlock(t.value, t.shape) : el("div", { class: "later" }, `computed at forward step ${t.f}`));
     box.append(el("h3", {}, `gradient ∂${rootName}/∂${dlabel(t)}`));
     if (t.b === null) box.append(el("div", { class: "later" }, B ? "none: does not require grad" : "backward has not run"));
     else if (!gradDone(i)) box.append(el("div", { class: "later" }, `complete at backward step ${t.b}`));
+    else if (quizHidesTensor(i)) box.append(el("div", { class: "later" }, "hidden (quiz): predict it first"));
     else if (!t.grad) box.append(el("div", { class: "later" }, "none reached it"));
     else box.append(arrayBlock(t.grad, t.shape));
     return box;
@@ -179,7 +186,7 @@
       const ul = el("ul");
       for (const i of named) {
         const t = T[i];
-        const g = gradDone(i) && t.grad ? `, ‖grad‖ ${num(t.grad.norm)}` : "";
+        const g = gradDone(i) && t.grad && !quizHidesTensor(i) ? `, ‖grad‖ ${num(t.grad.norm)}` : "";
         ul.append(el("li", {}, `${t.name} ${shapeText(t.shape)}` + (computed(i) && t.value ? `, ‖value‖ ${num(t.value.norm)}` : "") + g));
       }
       box.append(ul);
@@ -194,6 +201,7 @@
     const bp = bpos();
     if (e.b === null) box.append(el("div", { class: "later" }, "no gradient flows back here"));
     else if (bp < e.b) box.append(el("div", { class: "later" }, `gradient flows back at backward step ${e.b}`));
+    else if (quizHides(e.b)) box.append(el("div", { class: "later" }, "hidden (quiz): predict it first"));
     else box.append(el("div", {}, e.norm === null ? "no gradient flows back here" : `gradient flowing back: ‖·‖ = ${num(e.norm)}`));
     return box;
   }
@@ -225,11 +233,113 @@
     L.append(el("div", {}, none, "no gradient"));
     L.append(el("div", { class: "hint" }, "Blue glow: the op being computed. Red glow: its gradient is now complete. " +
       "A box's outline takes the colour of its own ‖gradient‖."));
-    $("keys").textContent = "Keys: ← → step (shift: 10) · space play/pause · Home/End · v switch view · p fade parameter edges · + − 0 zoom/fit · Esc release";
+    $("keys").textContent = "Keys: ← → step (shift: 10) · space play/pause · Home/End · v switch view · p fade parameter edges · q quiz · + − 0 zoom/fit · Esc release";
+  }
+
+  // ---- quiz mode: predict each gradient before the page shows it --------------------------------
+  // On (#quiz, the quiz button or key q), the backward pass keeps every step's gradients hidden until
+  // the student has predicted the size of the gradient that step completes, ‖∂loss/∂t‖, as one of the
+  // colour scale's decades (or "none"); then the answer is revealed and scored. Steps passed over
+  // without an answer are revealed unscored. #quiz=values hides the values in the side panel too.
+  const quiz = { on: false, values: false, shown: new Set(), answers: new Map(), right: 0, total: 0 };
+  function gradBin(norm) {  // as graph.grad_bin: 0 for ≥ 1, one bin per decade, the last below 1e-6
+    if (norm === null || norm === undefined) return -1;  // no gradient reached the tensor
+    const last = D.scale.palette.length - 1;
+    if (typeof norm === "string") return 0;  // inf / nan
+    if (norm <= 0) return last;
+    const d = Math.floor(Math.log10(norm));
+    const k = D.scale.decades.findIndex((lo) => d >= lo);
+    return k < 0 ? last : k;
+  }
+  function binText(k) {
+    const s = D.scale.decades;
+    if (k < 0) return "no gradient";
+    if (k === 0) return "≥ 1";
+    if (k >= s.length) return `< 1e${s[s.length - 1]}`;
+    return `1e${s[k]} – ${s[k] + 1 ? "1e" + (s[k] + 1) : "1"}`;
+  }
+  const quizHides = (j) => quiz.on && j !== null && j >= 1 && !quiz.shown.has(j);
+  const quizHidesTensor = (i) => i >= 0 && quizHides(T[i].b);
+  function quizAnswer(i) { return gradBin(T[i].grad ? T[i].grad.norm : null); }
+  function quizPaint(V) {  // runs after paint(): takes the colour off what is not revealed yet
+    if (!quiz.on) { V.root.querySelectorAll(".quizhide").forEach((g) => g.classList.remove("quizhide")); return; }
+    const bp = bpos();
+    for (const { g, n } of V.nodes) {
+      let hide = false;
+      if (n.b && bp >= n.b[0]) for (let j = n.b[0]; j <= Math.min(n.b[1], bp); j++) hide = hide || quizHides(j);
+      g.classList.toggle("quizhide", hide);
+      if (hide) { g.classList.remove("hasgrad"); g.style.removeProperty("--gc"); }
+    }
+    for (const { g, e } of V.edges) {
+      const hide = e.b !== null && bp >= e.b && quizHides(e.b);
+      g.classList.toggle("quizhide", hide);
+      if (!hide) continue;
+      for (const s of ["grad", "nograd"]) g.classList.remove(s);
+      g.classList.toggle("now", e.b === bp);
+      g.dataset.state = "hidden";
+      g.style.removeProperty("--gc");
+      g.style.removeProperty("--gw");
+    }
+  }
+  function quizMoved() {  // steps passed over are revealed unscored; playing stops at a question
+    if (!quiz.on) return;
+    for (let j = 1; j < bpos(); j++) quiz.shown.add(j);
+    if (timer && quizHides(bpos())) stop();
+  }
+  function quizPick(k) {
+    const j = bpos(), i = current();
+    if (!quiz.on || j < 1 || quiz.shown.has(j)) return;
+    quiz.answers.set(j, k);
+    quiz.shown.add(j);
+    quiz.total += 1;
+    if (k === quizAnswer(i)) quiz.right += 1;
+    render();
+  }
+  function quizRender() {
+    const box = $("quiz"), j = bpos(), i = current();
+    $("b-quiz").classList.toggle("on", quiz.on);
+    box.hidden = !quiz.on;
+    if (!quiz.on) return;
+    box.textContent = "";
+    box.append(el("span", { class: "qscore", id: "quiz-score" }, `score ${quiz.right} / ${quiz.total}`));
+    if (j < 1) {
+      box.append(el("span", {}, "Quiz: run the forward pass; in the backward pass you predict each gradient's size before it is shown."));
+      return;
+    }
+    const t = T[i], what = `‖∂${rootName}/∂${dlabel(t)}‖`;
+    if (quizHides(j)) {
+      box.append(el("span", { class: "qask" }, `Predict ${what}:`));
+      const opts = D.scale.palette.map((c, k) => [k, c]).concat([[-1, D.scale.none]]);
+      for (const [k, c] of opts) {
+        const b = el("button", { class: "qopt", "data-bin": String(k) }, binText(k));
+        b.style.borderBottom = `4px solid ${c}`;
+        b.onclick = () => { quizPick(k); b.blur(); };
+        box.append(b);
+      }
+      return;
+    }
+    const right = quizAnswer(i), said = quiz.answers.get(j);
+    const size = t.grad ? ` (‖·‖ = ${num(t.grad.norm)})` : "";
+    if (said === undefined) box.append(el("span", { class: "qres" }, `${what}: ${binText(right)}${size}; not answered`));
+    else if (said === right) box.append(el("span", { class: "qres right" }, `✓ right: ${what} is ${binText(right)}${size}`));
+    else box.append(el("span", { class: "qres wrong" }, `✗ ${what} is ${binText(right)}${size}; you said ${binText(said)}`));
+  }
+  function quizToggle(values) {
+    quiz.on = !quiz.on;
+    quiz.values = quiz.on && values;
+    if (quiz.on) for (let j = 1; j < bpos(); j++) quiz.shown.add(j);  // what was seen before stays seen
+    render();
+  }
+  function quizSetup(on, values) {
+    $("b-quiz").onclick = () => quizToggle(false);
+    if (!on) return;
+    quiz.on = true;
+    quiz.values = values;
+    for (let j = 1; j < bpos(); j++) quiz.shown.add(j);  // opened mid-backward: the question is the step shown
   }
 
   // ---- controls -------------------------------------------------------------------------------
-  function go(p) { pos = Math.max(0, Math.min(N, p)); render(); follow(); }
+  function go(p) { pos = Math.max(0, Math.min(N, p)); quizMoved(); render(); follow(); }
   function follow() {
     const now = current();
     if (now < 0) return;
@@ -334,6 +444,7 @@
     else if (k === "End") { stop(); go(N); }
     else if (k === "v") setView((cur + 1) % views.length);
     else if (k === "p") fadeParams();
+    else if (k === "q") quizToggle(false);
     else if (k === "+" || k === "=") zoomBy(1.25);
     else if (k === "-") zoomBy(0.8);
     else if (k === "0") { zoom = zoom === "fit" ? "auto" : "fit"; applyZoom(); follow(); }
@@ -344,7 +455,8 @@
   window.addEventListener("resize", () => { if (typeof zoom === "string") applyZoom(); });
 
   // ---- start: honour the URL fragment (or query) ----------------------------------------------
-  const params = new URLSearchParams((location.hash || "").replace(/^#/, "") || location.search.replace(/^\?/, ""));
+  const params = new URLSearchParams((location.hash || "").replace(/^#/, "") || window.TG_PAGE_FRAGMENT ||
+    location.search.replace(/^\?/, ""));
   const want = params.get("view");
   let k0 = 0;
   if (want !== null) {
@@ -359,6 +471,7 @@
   else if (step) pos = parseInt(step, 10) || 0;
   pos = Math.max(0, Math.min(N, pos));
   legend();
+  quizSetup(params.has("quiz"), params.get("quiz") === "values");
   setView(k0);
   if (params.get("params") === "fade") fadeParams();
   const wantNode = params.get("node");  // a DOT node id, or a tensor's name: pinned in the panel
