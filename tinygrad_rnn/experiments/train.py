@@ -260,7 +260,9 @@ def train(task: Task, config: TrainConfig, progress: bool = True,
     try:
         from tqdm import tqdm
         params = model.parameters()
-        data = task.batches(np.random.default_rng([config.seed, 3] + ([done] if done else [])), config.batch)
+        data = task.batches(np.random.default_rng([config.seed, 3]), config.batch)
+        for _ in range(done):          # a resumed run reads on where it stopped
+            next(data)
         sample_rng = np.random.default_rng([config.seed, 4, done])
         goal = "to the end of the budget" if config.keep_going else "stops when solved"
         bar = tqdm(total=config.iters, initial=done, desc=f"{task.name}/{config.cell} ({goal})", unit="it",
