@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .args import output_folder
+
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
@@ -14,7 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "step with every op and gate, the unrolled Elman network with every op, the gradient-flow "
         "plot of all cells over 50 steps with its per-unit heatmap, and lstm_backprop.html, an "
         "interactive page stepping through the LSTM's forward and backward pass; prints what it wrote.")
-    p.add_argument("-o", "--out", default="out", help="output folder (default: out)")
+    p.add_argument("-o", "--out", type=output_folder, default="out",
+                   help="output folder, created if missing (default: out)")
     return p
 
 
