@@ -1,5 +1,7 @@
 """Task generators: each one's invariants, checked against the papers' constructions."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -268,3 +270,44 @@ def test_registry_and_seeds_are_reproducible():
         assert np.array_equal(a.xs, b.xs) and np.array_equal(a.targets, b.targets)
         task = TASKS[name]
         assert task.paper and task.criterion and task.paper_result and task.defaults
+
+
+def test_reber_paper_test_set_repeats_training_and_heldout_does_not():
+    paper = get_task("embedded_reber", seed=0)
+    seen = set(paper.train_strings)
+    repeats = sum(s in seen for s in paper.test_strings)
+    assert repeats > 128                              # most test strings also occur in training
+    ev = paper.evaluate(lambda xs: np.full(xs.shape, 1 / 7))
+    assert ev.numbers["test_strings_also_in_training"] == repeats
+    held = get_task("embedded_reber", seed=0, heldout=True)
+    assert held.train_strings == paper.train_strings and len(held.test_strings) == 256
+    assert not set(held.test_strings) & seen
+    assert held.evaluate(lambda xs: np.full(xs.shape, 1 / 7)).numbers["test_strings_also_in_training"] == 0
+
+
+def test_adding_1997_baseline_is_the_mean_target_predictor():
+    """The level drawn as the baseline: the share of test targets 0.5 + (X1 + X2)/4 at least 0.04
+    away from 0.5, i.e. |X1 + X2| >= 0.16, counted here from the test sequences' markers."""
+    task = get_task("adding", steps=20, n_test=500)
+    held = []
+    task.evaluate(lambda xs: held.append(xs) or np.full((*xs.shape[:2], 1), 0.5))
+    sums = np.concatenate([(x[:, :, 0] * (x[:, :, 1] == 1)).sum(axis=0) for x in held])
+    assert task.baseline == pytest.approx(np.mean(np.abs(sums) / 4 >= 0.04))
+    assert 0.7 < task.baseline < 0.95
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_every_task_names_its_test_metric_levels_and_sources(name):
+    """The plotted metric is one of the evaluation's numbers; the paper's figure names a year."""
+    task = get_task(name, **({"steps": 12} if name == "adding" else {}))
+    xs_shape = []
+
+    def flat(xs):
+        xs_shape.append(xs.shape)
+        return np.full((*xs.shape[:2], task.output_size), 1.0 / task.output_size)
+    ev = task.evaluate(flat)
+    assert task.metric in ev.numbers and np.isfinite(ev.numbers[task.metric])
+    assert task.metric_label and task.goal is not None and task.baseline is not None
+    assert task.baseline_label and task.chance_loss is not None and task.chance_label
+    assert re.search(r"(19|20)\d\d", task.paper_result), task.paper_result
+    assert "0.0007" not in task.paper_result                  # the unsourced figure is gone
