@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -355,3 +356,17 @@ def test_gradient_flow_probe_reaches_every_step_of_a_fused_lstm():
         e[idx] = eps
         g[idx] = (loss_with_h1_nudged(e) - loss_with_h1_nudged(-e)) / (2 * eps)
     assert norms[0] == pytest.approx(np.linalg.norm(g), rel=1e-5)
+
+
+def test_the_pytorch_twin_trains_the_same_task(tmp_path, capsys):
+    pytest.importorskip("torch")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import torch_twin
+    out = tmp_path / "twin.json"
+    assert torch_twin.main(["adding_modern", "--steps", "8", "--iters", "4", "--batch", "4",
+                            "--eval-every", "2", "--hidden", "3", "--json", str(out)]) == 0
+    rec = json.loads(out.read_text())
+    assert [e["sequences"] for e in rec["evaluations"]] == [8, 16]
+    head = capsys.readouterr().out.splitlines()[-2]
+    assert head.startswith("adding_modern / torch-lstm, seed 0: not solved (16 sequences); mse ")
+    assert rec["settings"]["forget_bias"] == 5.0         # the task's default, as ours
