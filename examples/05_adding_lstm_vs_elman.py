@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_rnn as tg
+from tinygrad_rnn.experiments.outputs import write_outputs
 from tinygrad_rnn.experiments.tasks import AddingModern
-from tinygrad_rnn.experiments.train import TrainConfig, finish, train, verdict, write_outputs
+from tinygrad_rnn.experiments.train import TrainConfig, finish, train, verdict
 
 QUICK = os.environ.get("TG_QUICK") == "1"  # the test suite's reduced mode: short sequences, few steps
 OUT = Path(os.environ.get("TG_OUT", "out")) / "examples" / "05_adding_lstm_vs_elman"
@@ -46,7 +47,7 @@ for cell in ("lstm", "elman"):
                                   seed=0, forget_bias=1.0)
     model, result = train(task, config, progress=not QUICK)
     finish(task, model, result)
-    print(f"{cell}: {verdict(task, result)}")
+    print("\n".join(verdict(task, result)))
     for kind, path in write_outputs(task, model, result, OUT / cell).items():
         print(f"wrote {path}  ({kind})")
     results[cell] = result

@@ -21,16 +21,9 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_rnn as tg
+from tinygrad_rnn.experiments.outputs import write_outputs
 from tinygrad_rnn.experiments.tasks import Chars
-from tinygrad_rnn.experiments.train import (
-    TrainConfig,
-    finish,
-    make_model,
-    stepper,
-    train,
-    verdict,
-    write_outputs,
-)
+from tinygrad_rnn.experiments.train import TrainConfig, finish, make_model, stepper, train, verdict
 
 QUICK = os.environ.get("TG_QUICK") == "1"  # the test suite's reduced mode: a few iterations
 OUT = Path(os.environ.get("TG_OUT", "out")) / "examples" / "06_character_model"
@@ -54,7 +47,7 @@ print(f"uniform guessing: 25 ln V = {25 * np.log(V):.2f} nats per window")
 config = TrainConfig.for_task(task, iters=ITERS, eval_every=ITERS if QUICK else 500, seed=0)
 model, result = train(task, config, progress=not QUICK)
 finish(task, model, result)
-print(verdict(task, result))
+print("\n".join(verdict(task, result)))
 losses = np.asarray(result.losses)
 print(f"loss per window: first 50 {losses[:50].mean():.2f}, last 50 {losses[-50:].mean():.2f}")
 for kind, path in write_outputs(task, model, result, OUT).items():

@@ -121,6 +121,7 @@ def write_outputs(task: Task, model: SequenceModel, result: TrainResult, out: st
     save_model=False: a previous model.npz stays as it was).
     """
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     paths = {"results": out / "results.json"}
     if save_model and _finite(model):
         paths["checkpoint"] = out / "model.npz"
