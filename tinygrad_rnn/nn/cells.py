@@ -17,10 +17,8 @@ from ..engine.tensor import Tensor, as_tensor
 # isort: split
 # (engine.tensor first: importing engine.function first would enter the engine's import cycle there)
 from ..engine.function import ShapeError
-from . import init
+from . import activations, init
 from .module import Module, parameter
-
-_ACTIVATIONS = {"tanh": Tensor.tanh, "sigmoid": Tensor.sigmoid, "relu": Tensor.relu}
 
 
 class LSTMState(NamedTuple):
@@ -31,9 +29,7 @@ class LSTMState(NamedTuple):
 
 
 def _activation(name: str, cell: str) -> Any:
-    if name not in _ACTIVATIONS:
-        raise ValueError(f"{cell}: activation must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
-    return _ACTIVATIONS[name]
+    return activations.activation(name, cell).op
 
 
 class _Cell(Module):

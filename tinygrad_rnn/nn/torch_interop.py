@@ -1,5 +1,8 @@
 """Weights to and from PyTorch. PyTorch is imported only here, and only when called.
 
+The cells map to torch.nn.RNNCell/LSTMCell/GRUCell, the whole-sequence layers (speed/sequence.py,
+built on the cells) to single-layer torch.nn.RNN/LSTM/GRU; either side reads both torch forms.
+
 Layout: torch keeps weight_ih (gates*H, I), weight_hh (gates*H, H) and two biases; ours is
 W = weight_ih.T, U = weight_hh.T, b = bias_ih + bias_hh (same gate order: LSTM i, f, g, o;
 GRU r, z, n). The GRU's n-gate hidden bias stays apart as b_hn, because r multiplies it.
@@ -26,18 +29,18 @@ def _torch() -> Any:
     return torch
 
 
-def _kind(cls: type) -> tuple[str, str, int]:
+def _kind(cls: type, who: str) -> tuple[str, str, int]:
     for ours, kind in _KINDS.items():
         if issubclass(cls, ours):
             return kind
-    raise TypeError(f"{cls.__name__} has no PyTorch counterpart; only ElmanCell (RNN), LSTMCell and "
-                    "GRUCell convert")
+    raise TypeError(f"{who} has no PyTorch counterpart; only ElmanCell and RNN, LSTMCell and LSTM, "
+                    "GRUCell and GRU convert")
 
 
-def _weights(module: Any, cls: type) -> dict[str, np.ndarray]:
+def _weights(module: Any, cls: type, who: str) -> dict[str, np.ndarray]:
     """weight_ih, weight_hh, bias_ih, bias_hh (zeros if bias=False) of a torch cell or 1-layer RNN."""
     torch = _torch()
-    cell_name, layer_name, gates = _kind(cls)
+    cell_name, layer_name, gates = _kind(cls, who)
     cell_t, layer_t = getattr(torch.nn, cell_name), getattr(torch.nn, layer_name)
     if isinstance(module, layer_t):
         problems = []
@@ -48,13 +51,13 @@ def _weights(module: Any, cls: type) -> dict[str, np.ndarray]:
         if getattr(module, "proj_size", 0):
             problems.append(f"proj_size={module.proj_size}")
         if problems:
-            raise ValueError(f"{cls.__name__}.from_torch: only a single-layer unidirectional torch.nn."
-                             f"{layer_name} converts to one cell; this one has {', '.join(problems)}")
+            raise ValueError(f"{who}.from_torch: only a single-layer unidirectional torch.nn."
+                             f"{layer_name} converts; this one has {', '.join(problems)}")
         suffix = "_l0"
     elif isinstance(module, cell_t):
         suffix = ""
     else:
-        raise TypeError(f"{cls.__name__}.from_torch: expects a torch.nn.{cell_name} or a single-layer "
+        raise TypeError(f"{who}.from_torch: expects a torch.nn.{cell_name} or a single-layer "
                         f"torch.nn.{layer_name}, got {type(module).__name__}")
     out = {}
     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
@@ -67,9 +70,11 @@ def _weights(module: Any, cls: type) -> dict[str, np.ndarray]:
     return out
 
 
-def cell_from_torch(cls: type, module: Any, dtype: Any = None, **cell_kwargs: Any) -> Any:
-    """A cls (ElmanCell, LSTMCell or GRUCell) holding the torch module's weights; dtype follows torch's."""
-    w = _weights(module, cls)
+def cell_from_torch(cls: type, module: Any, dtype: Any = None, who: str | None = None,
+                    **cell_kwargs: Any) -> Any:
+    """A cls (ElmanCell, LSTMCell or GRUCell) holding the torch module's weights; dtype follows torch's.
+    `who` names the caller in errors (a layer class built on the cell); the cell's name by default."""
+    w = _weights(module, cls, who or cls.__name__)
     dtype = np.dtype(dtype or w["weight_ih"].dtype)
     H, n_in = w["weight_hh"].shape[1], w["weight_ih"].shape[1]
     kwargs = dict(cell_kwargs)
@@ -88,17 +93,19 @@ def cell_from_torch(cls: type, module: Any, dtype: Any = None, **cell_kwargs: An
     return cell
 
 
-def cell_to_torch(cell: Any, layer: bool = False) -> Any:
+def cell_to_torch(cell: Any, layer: bool = False, who: str | None = None) -> Any:
     """The torch cell (or, with layer=True, single-layer torch RNN/LSTM/GRU) with cell's weights.
 
     Our single bias goes to bias_ih; bias_hh is zero (except the GRU's n block, which gets b_hn).
+    `who` names the caller in errors; the cell's class by default.
     """
     torch = _torch()
-    cell_name, layer_name, _ = _kind(type(cell))
+    who = who or type(cell).__name__
+    cell_name, layer_name, _ = _kind(type(cell), who)
     kwargs = {}
     if isinstance(cell, ElmanCell):
         if cell.activation not in ("tanh", "relu"):
-            raise ValueError(f"ElmanCell.to_torch: torch RNNs support tanh or relu, not {cell.activation!r}")
+            raise ValueError(f"{who}.to_torch: torch RNNs support tanh or relu, not {cell.activation!r}")
         kwargs["nonlinearity"] = cell.activation
     dtype = getattr(torch, cell.dtype.name)
     H = cell.hidden_size
