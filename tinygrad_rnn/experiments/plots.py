@@ -137,8 +137,9 @@ def plot_grad_flow_run(task: Task, result: TrainResult, path: str | Path) -> Pat
     start, end = np.asarray(result.grad_flow_start, float), np.asarray(result.grad_flow_end, float)
     how = truncation_words(task, result.config.get("truncate"), len(start))
     c = ", dashed: ||dL_T/dc_t||" if start.ndim == 2 else ""
-    return plot_grad_flow({f"{cell} at start": start, f"{cell} at end": end}, path,
-                          title=f"{task.name}: ||dL_T/dh_t||{c} on a probe batch\n({how})")
+    plot_grad_flow({f"{cell} at start": start, f"{cell} at end": end}, path,
+                   title=f"{task.name}: ||dL_T/dh_t||{c} on a probe batch\n({how})")
+    return Path(path)
 
 
 def plot_error_by_position(task: Task, result: TrainResult, path: str | Path) -> Path:
