@@ -29,8 +29,7 @@ class Optimizer:
     """Holds the parameters; `step()` updates those that have a gradient."""
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
-        if not lr >= 0:  # NaN too
-            raise ValueError(f"{type(self).__name__}: learning rate must be >= 0, got {lr}")
+        _check_bound(lr, type(self).__name__, "learning rate lr")
         self.params = _param_list(params, type(self).__name__)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list (pass module.parameters())")
@@ -47,12 +46,18 @@ class Optimizer:
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            if np.shape(p.grad) != p.shape:  # numpy would broadcast p.data to the gradient's shape
-                name = f" ({p.name!r})" if p.name else ""
-                raise ValueError(f"{type(self).__name__}.step: parameter {i}{name} has shape {p.shape} but "
-                                 f".grad has shape {np.shape(p.grad)}; give it a gradient of its own shape")
+            who = f"{type(self).__name__}.step: parameter {i}" + (f" ({p.name!r})" if p.name else "")
+            try:
+                g = np.asarray(p.grad)
+            except ValueError as e:  # a ragged list
+                raise TypeError(f"{who}: .grad is not an array: {e}") from None
+            if g.dtype.kind not in "fiub":
+                raise TypeError(f"{who}: .grad has dtype {g.dtype}; it must hold real numbers")
+            if g.shape != p.shape:  # numpy would broadcast p.data to the gradient's shape
+                raise ValueError(f"{who} has shape {p.shape} but .grad has shape {g.shape}; give it a "
+                                 "gradient of its own shape")
             work = np.promote_types(p.dtype, np.float32)  # float16 state would underflow
-            g = np.asarray(p.grad).astype(work, copy=False)
+            g = g.astype(work, copy=False)
             p.data = (p.data.astype(work, copy=False) - self._update(p, g, self.state[id(p)])).astype(
                 p.dtype, copy=False)
 
@@ -132,7 +137,8 @@ def clip_grad_value(params: Iterable[Tensor] | Tensor, clip_value: float) -> Non
 
 
 def _check_bound(value: float, fn: str, name: str) -> None:
-    """A clipping bound must be a number >= 0: a negative one would flip or pin every gradient."""
+    """A learning rate or clipping bound must be a number >= 0 (a negative bound would flip or pin
+    every gradient)."""
     number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     if not (number and value >= 0):  # NaN fails value >= 0 too
         raise ValueError(f"{fn}: {name} must be a number >= 0, got {value!r}")

@@ -40,10 +40,13 @@ def save(obj: Any, path: str | os.PathLike) -> None:
         raise TypeError(f"save: expects a Module or a mapping of name -> array, got {type(obj).__name__}")
     arrays: dict[str, np.ndarray] = {}
     for k, v in state.items():
-        if not isinstance(k, str) or k.startswith("__tinygrad_rnn"):
-            raise ValueError(f"save: state-dict keys must be strings not starting with "
-                             f"'__tinygrad_rnn', got {k!r}")
-        a = np.asarray(getattr(v, "data", v))
+        if not isinstance(k, str) or k.startswith("__tinygrad_rnn") or "\0" in k:
+            raise ValueError(f"save: state-dict keys must be strings without NUL characters, not starting "
+                             f"with '__tinygrad_rnn'; got {k!r}")
+        try:
+            a = np.asarray(getattr(v, "data", v))
+        except ValueError as e:  # a ragged list
+            raise TypeError(f"save: {k!r} is not an array: {e}") from None
         if a.dtype.kind not in "fiub":
             raise TypeError(f"save: {k!r} has dtype {a.dtype}; only numeric arrays can be saved")
         arrays[k] = a

@@ -56,7 +56,10 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
     The class axis is the last one (row-vector convention); leading axes are samples.
     """
     logits = as_tensor(logits)
-    t = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    try:
+        t = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    except ValueError as e:  # a ragged list
+        raise TypeError(f"cross_entropy: targets must be an array of integer class indices: {e}") from None
     if t.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {t.dtype}")
     if logits.ndim < 1 or t.shape != logits.shape[:-1]:
