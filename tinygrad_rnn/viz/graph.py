@@ -273,8 +273,9 @@ def draw(roots: Tensor | Sequence[Tensor], collapse: int | str | Sequence[str] |
     if cost.seconds > max_seconds:
         hint = ("draw the parameters beside each step (shared='per-step', on the command line "
                 "--shared per-step), " if not masters and cost.long_edges else "")
+        advice = _advice(tensors, hidden, keys, root_ids, collapse, max_nodes, cost, max_seconds)
         raise ValueError(f"draw: this drawing has {cost} (more than max_seconds={max_seconds:g}); {hint}"
-                         f"{_advice(tensors, hidden, keys, root_ids, collapse, max_nodes)}")
+                         f"{advice}")
 
     def build(node_style: dict[str, dict[str, str]] | None = None,
               edge_style: dict[int, dict[str, str]] | None = None) -> Digraph:
@@ -314,8 +315,9 @@ def _assign(tensors: list[Tensor], hidden: set[int], keys: Any, root_ids: set[in
 
 
 def _advice(tensors: list[Tensor], hidden: set[int], keys: Any, root_ids: set[int], collapse: Any,
-            max_nodes: int) -> str:
-    """What to change so that the drawing fits: only options that do (their node counts checked)."""
+            max_nodes: int, cost: LayoutCost | None = None, max_seconds: float = DEFAULT_MAX_SECONDS) -> str:
+    """What to change so that the drawing fits: only options that do (their node counts checked;
+    the step count solved from the node count, or from the cost model when it is the time)."""
     steps = {step_of(t.scope) for t in tensors} - {None}
     tips = []
     if collapse != 1 and steps:
@@ -325,8 +327,10 @@ def _advice(tensors: list[Tensor], hidden: set[int], keys: Any, root_ids: set[in
                         f"{n1} nodes")
     n = len(_assign(tensors, hidden, keys, root_ids)[1])
     if len(steps) > 1:
-        per_step = max(1.0, n / len(steps))
-        fit = max(1, min(len(steps) - 1, int(max_nodes / per_step)))
+        fit = len(steps) - 1
+        while fit > 1 and (n * fit / len(steps) > max_nodes
+                           or (cost is not None and cost.scaled(fit / len(steps)).seconds > max_seconds)):
+            fit = int(fit * 0.9)
         tips.append(f"draw at most {fit} steps (--steps {fit}) at this collapse")
     tips.append("or raise max_nodes / max_seconds (--max-nodes, --max-seconds) and wait")
     return "; ".join(tips)
@@ -396,7 +400,10 @@ def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
 
 
 def _node_step(obj: Tensor | Group, path: tuple[str, ...]) -> int | None:
-    return step_of(obj.scope) if isinstance(obj, Group) else step_of(path)
+    """The step a node belongs to: its own scope's (x_t drawn beside a collapsed step too), else its
+    cluster's (a target placed with its readers); None: outside the steps (parameters, h_0)."""
+    own = step_of(obj.scope)
+    return own if own is not None else step_of(path)
 
 
 def _cost(nodes: dict[str, Tensor | Group], where: dict[str, tuple[str, ...]], edges: list[Edge],
@@ -677,7 +684,9 @@ def _build_dot(nodes: dict[str, Tensor | Group], order: list[str], edges: list[E
                 attrs.update(color=PALETTE[b], penwidth=str(WIDTHS[b]),
                              tooltip=f"|grad| = {e.grad_norm:.3g}")
         into_box = isinstance(nodes[e.dst], Group)
-        if _is_parameter(src_obj, root_ids):
+        if e.src in refs:
+            pass  # a parameter's copy beside its step: its edge may pull (weight 0 made dot 10x slower)
+        elif _is_parameter(src_obj, root_ids):
             attrs["weight"] = "0"  # shared parameters must not pull the steps out of time order
         elif into_box and isinstance(src_obj, Tensor) and _kind(src_obj, root_ids) == "input":
             attrs["headport"] = "s"  # inputs come in from below

@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass
 
 _STEP = re.compile(r"^t=(-?\d+)$")
-# Fitted to `tinygrad-rnn graph` runs with the bundled renderer (graphviz-pure 0.2, 2 cores):
-# seconds ~ a * (nodes + edges) + b * long_edges ** 3; see tests/test_viz_layout.py for the bounds.
-_PER_ITEM = 1.5e-3
-_PER_LONG3 = 6e-5
+# Fitted to `tinygrad-rnn graph --cell elman` runs with the bundled renderer (graphviz-pure 0.2, 2 cores;
+# collapsed and every-op, parameters once and per step, T = 20..100):
+# seconds ~ a * (nodes + edges) ** 1.5 + b * long_edges ** 3.4. Within a factor of two of the runs.
+_A, _B = 7.5e-5, 6e-7
 
 
 def step_of(path: tuple[str, ...]) -> int | None:
@@ -40,7 +40,11 @@ class LayoutCost:
 
     @property
     def seconds(self) -> float:
-        return _PER_ITEM * (self.nodes + self.edges) + _PER_LONG3 * self.long_edges ** 3
+        return _A * (self.nodes + self.edges) ** 1.5 + _B * self.long_edges ** 3.4
+
+    def scaled(self, r: float) -> LayoutCost:
+        """The cost of the same graph over r times as many steps (everything grows with T)."""
+        return LayoutCost(round(self.nodes * r), round(self.edges * r), round(self.long_edges * r))
 
     def __str__(self) -> str:
         return (f"{self.nodes} nodes, {self.edges} edges, {self.long_edges} long edges: "
