@@ -188,6 +188,8 @@ def _single(name: str, cell: str, seed: int, args: argparse.Namespace) -> int:
     def checkpoint(model, result, opt):  # noqa: ANN001, ANN202
         write_outputs(task, model, result, out, opt, plots=False)
 
+    from ..speed.memory import retain_freed_memory
+    retain_freed_memory()          # the command opts in to this process-wide setting; the library never
     old = _terminate_as_interrupt()
     try:
         try:
