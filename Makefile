@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test demo lint bench docs clean
+.PHONY: venv test demo lint bench docs results clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,10 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) docs/build.py
+
+# re-run the experiments whose record is missing from docs/results/ (all: ARGS=--force), rebuild results.md
+results: $(STAMP)
+	$(PY) docs/results.py --run $(ARGS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis build *.egg-info
