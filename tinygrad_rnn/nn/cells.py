@@ -11,12 +11,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..engine.context import scope
+from ..engine.context import ShapeError, scope
 from ..engine.tensor import Tensor, as_tensor
-
-# isort: split
-# (engine.tensor first: importing engine.function first would enter the engine's import cycle there)
-from ..engine.function import ShapeError
 from . import activations, init
 from .module import Module, parameter
 
