@@ -242,17 +242,21 @@ def _compare(name: str, cells: list[str], seeds: list[int], args: argparse.Names
                         ",".join(map(str, seeds)), *options])
     print(f"comparing {', '.join(cells)} on {name} over seeds {', '.join(map(str, seeds))}: {n} runs, "
           f"{jobs} at a time -> {out}", flush=True)
-    old = _terminate_as_interrupt()
+    old, interrupted = _terminate_as_interrupt(), False
     try:
         records = run_all(name, cells, seeds, out, options, jobs=jobs, overwrite=args.overwrite)
-    except KeyboardInterrupt:
-        print("interrupted: the runs so far are kept", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:      # the runs so far (the interrupted ones saved what they had)
+        interrupted = True
+        records = [json.loads((run_folder(out, c, s) / "results.json").read_text())
+                   for c in cells for s in seeds if (run_folder(out, c, s) / "results.json").exists()]
     finally:
         signal.signal(signal.SIGTERM, old)
     paths = write_comparison(name, records, out, command)
     print("\n".join(json.loads(paths["summary"].read_text())["verdict"]))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
+    if interrupted:
+        print("interrupted: the runs so far are kept and compared", file=sys.stderr)
+        return 130
     return 0 if len(records) == n else 1
 
 
