@@ -139,6 +139,8 @@ def _num(x: Any, digits: int = 3) -> str:
     """A number as the page shows it: counts with thousands commas, others to `digits` significant."""
     if x is None:
         return "—"
+    if isinstance(x, list):
+        return " ".join(f"{v:.2f}" for v in x)
     if isinstance(x, bool):
         return "yes" if x else "no"
     if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) >= 100):
