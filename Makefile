@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test demo lint bench docs results clean
+.PHONY: venv test demo lint bench docs notebooks results clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,11 @@ docs: $(STAMP)
 # re-run the experiments whose record is missing from docs/results/ (all: ARGS=--force), rebuild results.md
 results: $(STAMP)
 	$(PY) docs/results.py --run $(ARGS)
+
+# examples/notebooks/*.ipynb from the `# %%` scripts in examples/ (jupytext; checked in, tested)
+notebooks: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[notebooks]'
+	$(PY) examples/notebooks/build.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis build *.egg-info

@@ -73,6 +73,7 @@ print("gradcheck:", ok)
 drawing = tg.viz.draw(loss, values=True)
 for ext in ("svg", "png"):
     print("wrote", drawing.save(OUT / f"neuron.{ext}"))
+drawing  # a notebook cell ending in a drawing shows it
 
 # %% [markdown]
 # ## A tensor used twice: gradients add

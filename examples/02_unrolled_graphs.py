@@ -41,8 +41,10 @@ def unrolled(cell, steps, seed=0):
 
 
 def save(drawing, stem):
+    """Write the drawing as SVG and PNG; returns it (a notebook cell ending in it shows it)."""
     for ext in ("svg", "png"):
         print("wrote", drawing.save(OUT / f"{stem}.{ext}"))
+    return drawing
 
 
 # %% [markdown]
@@ -61,6 +63,7 @@ for name, cell in cells.items():
     drawing = tg.viz.draw(loss)
     print(f"{name}: {len(drawing.nodes)} nodes, {len(drawing.edges)} edges over {STEPS} steps")
     save(drawing, f"{name}_unrolled")
+drawing  # the Elman cell's
 
 # %% [markdown]
 # ## One LSTM step, gate by gate
@@ -72,9 +75,9 @@ for name, cell in cells.items():
 # %%
 lstm = tg.nn.LSTMCell(2, 3, rng=0)
 loss, hs, state = unrolled(lstm, 1)
-save(tg.viz.draw(loss), "lstm_step")
 print("scopes of the tensors named f, g and c_1:",
       {n: t.scope for n, t in tg.viz.named_tensors(loss).items() if n in ("f", "g", "c_1")})
+save(tg.viz.draw(loss), "lstm_step")
 
 # %% [markdown]
 # ## The LSTM unrolled, one box per step
@@ -86,11 +89,24 @@ print("scopes of the tensors named f, g and c_1:",
 # %%
 steps = 4 if QUICK else 6
 loss, hs, state = unrolled(lstm, steps)
-save(tg.viz.draw(loss, collapse=1), "lstm_unrolled")
 print("||dL/dh_t|| for t = 1..T:", np.array2string(tg.viz.grad_flow(hs), precision=3))
+save(tg.viz.draw(loss, collapse=1), "lstm_unrolled")
 
 # %% [markdown]
 # The DOT text is there too, for other tools: `drawing.source`, or `.save("g.dot")`.
 
 # %%
 print("wrote", tg.viz.draw(loss, collapse=1).save(OUT / "lstm_unrolled.dot"))
+
+# %% [markdown]
+# ## Step through it yourself: quiz mode
+#
+# `tg.viz.page` is the interactive page (the same one as `.save("g.html")`): the forward pass
+# op by op, then the backward pass. With "quiz" it hides each gradient until you have
+# predicted its size (which decade of the colour scale), then shows it and keeps a score.
+# In a notebook it shows inline; the saved file opens in any browser, offline.
+
+# %%
+page = tg.viz.page(tg.viz.draw(loss, collapse=1), "quiz")
+print("wrote", page.save(OUT / "lstm_quiz.html"))
+page

@@ -17,13 +17,9 @@
 import os
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # headless; in a notebook, drop this line to see the figures inline
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import tinygrad_rnn as tg  # noqa: E402
+import tinygrad_rnn as tg
 
 QUICK = os.environ.get("TG_QUICK") == "1"  # the test suite's reduced mode: shorter sequences
 OUT = Path(os.environ.get("TG_OUT", "out")) / "examples" / "03_vanishing_gradients"
@@ -65,11 +61,13 @@ for name, cell in cells.items():
         norms[name] = tg.viz.grad_flow(hs)
     states[name] = state
 
-print("wrote", tg.viz.plot_grad_flow(norms, OUT / "gradflow.png",
-                                     title=f"Gradient reaching h_t from a loss at step T={T} (H={H})"))
-print(f"\n{'k = T-t':>8}" + "".join(f"{n:>12}" for n in norms))
+print(f"{'k = T-t':>8}" + "".join(f"{n:>12}" for n in norms))
 for k in (0, 1, 5, 10, T - 1):
     print(f"{k:>8}" + "".join(f"{(a[:, 0] if a.ndim == 2 else a)[T - 1 - k]:>12.3e}" for a in norms.values()))
+fig = tg.viz.plot_grad_flow(norms, OUT / "gradflow.png",
+                            title=f"Gradient reaching h_t from a loss at step T={T} (H={H})")
+print("wrote", OUT / "gradflow.png")
+fig  # a notebook cell ending in a figure shows it
 
 # %% [markdown]
 # ## Jacobian spectra
@@ -85,7 +83,8 @@ for name, cell in cells.items():
     spectra[name] = tg.viz.jacobian_spectrum(cell, states[name], k=K)  # at h_T (and c_T), batch 1
     print(f"\n{name}:\n  " + str(spectra[name]).replace("\n", "\n  "))
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+fig = tg.viz.figure(figsize=(11, 4))  # a matplotlib Figure that needs no backend
+ax1, ax2 = fig.subplots(1, 2)
 for name, spec in spectra.items():
     ax1.plot(np.arange(1, len(spec.step) + 1), spec.step, marker="o", label=name)
     ax2.plot(np.arange(1, len(spec.product) + 1), spec.product, marker="o", label=name)
@@ -99,8 +98,8 @@ for ax in (ax1, ax2):
     ax.legend()
 fig.tight_layout()
 fig.savefig(OUT / "jacobian_spectra.png", dpi=110)
-plt.close(fig)
 print("wrote", OUT / "jacobian_spectra.png")
+fig
 
 # %% [markdown]
 # ## Pascanu's threshold: rescale U
@@ -118,10 +117,12 @@ for target_sv in (0.5, 1.0, 2.0, 4.0):
     cell.U.data = base.U.data * (target_sv / top)
     _, hs, _ = loss_at_last_step(cell, 0.1 * xs)
     scaled[f"sigma_max(U) = {target_sv:g}"] = tg.viz.grad_flow(hs)
-print("wrote", tg.viz.plot_grad_flow(scaled, OUT / "elman_rescaled_U.png",
-                                     title="Elman: ||dL/dh_t|| for four sizes of U (inputs x 0.1)"))
 for label, a in scaled.items():
     print(f"{label}: ||dL/dh_1|| / ||dL/dh_T|| = {a[0] / a[-1]:.3e}")
+fig = tg.viz.plot_grad_flow(scaled, OUT / "elman_rescaled_U.png",
+                            title="Elman: ||dL/dh_t|| for four sizes of U (inputs x 0.1)")
+print("wrote", OUT / "elman_rescaled_U.png")
+fig
 
 # %% [markdown]
 # ## Exploding gradients and clipping

@@ -16,10 +16,6 @@
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless; in a notebook, drop this line to see the figures inline
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tinygrad_rnn as tg  # noqa: E402
@@ -99,7 +95,8 @@ ev = task.evaluate(predict)
 print(("solved: " if ev.solved else "not solved: ") + ev.summary)
 
 profile = ev.numbers["rms_over_12_steps"]
-fig, ax = plt.subplots(figsize=(7, 3.5))
+fig = tg.viz.figure(figsize=(7, 3.5))  # a matplotlib Figure that needs no backend
+ax = fig.subplots()
 positions = np.arange(1, 13)
 ax.plot(positions, profile, marker="o")
 for p in positions[positions % 3 == 0]:
@@ -109,8 +106,8 @@ ax.set(xlabel="position of the predicted bit in the stream (mod 12); grey: XOR b
 ax.grid(True, alpha=0.3)
 fig.tight_layout()
 fig.savefig(OUT / "error_by_position.png", dpi=110)
-plt.close(fig)
 print("wrote", OUT / "error_by_position.png")
+fig
 
 # %% [markdown]
 # ## One window of BPTT, drawn
@@ -128,3 +125,4 @@ drawing = tg.viz.draw(loss, collapse=1)
 for ext in ("svg", "png"):
     print("wrote", drawing.save(OUT / f"window_bptt.{ext}"))
 print("||dL/dh_t|| over the window:", np.array2string(tg.viz.grad_flow(hs), precision=4))
+drawing

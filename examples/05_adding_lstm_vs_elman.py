@@ -60,12 +60,8 @@ for cell in ("lstm", "elman"):
 # network does not.
 
 # %%
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")  # headless; in a notebook, drop this line to see the figure inline
-import matplotlib.pyplot as plt  # noqa: E402
-
-fig, ax = plt.subplots(figsize=(7.5, 4))
+fig = tg.viz.figure(figsize=(7.5, 4))  # a matplotlib Figure that needs no backend
+ax = fig.subplots()
 for cell, result in results.items():
     losses = np.asarray(result.losses)
     k = max(1, len(losses) // 40)
@@ -77,8 +73,8 @@ ax.grid(True, which="both", alpha=0.3)
 ax.legend()
 fig.tight_layout()
 fig.savefig(OUT / "loss_lstm_vs_elman.png", dpi=110)
-plt.close(fig)
 print("wrote", OUT / "loss_lstm_vs_elman.png")
+fig
 
 # %% [markdown]
 # ## What reaches the early steps
@@ -91,7 +87,10 @@ print("wrote", OUT / "loss_lstm_vs_elman.png")
 # %%
 flows = {f"{cell} {when}": getattr(r, f"grad_flow_{when}") for cell, r in results.items()
          for when in ("start", "end")}
-print("wrote", tg.viz.plot_grad_flow(flows, OUT / "grad_flow_lstm_vs_elman.png",
-                                     title=f"Adding problem, T={T}: ||dL/dh_t|| before and after training"))
 for label, norms in flows.items():
-    print(f"{label:>12}: ||dL/dh_1|| = {norms[0]:.2e}, ||dL/dh_T|| = {norms[-1]:.2e}")
+    h = np.asarray(norms)[:, 0] if np.ndim(norms) == 2 else np.asarray(norms)  # (T, 2) with c_t for the LSTM
+    print(f"{label:>12}: ||dL/dh_1|| = {h[0]:.2e}, ||dL/dh_T|| = {h[-1]:.2e}")
+fig = tg.viz.plot_grad_flow(flows, OUT / "grad_flow_lstm_vs_elman.png",
+                            title=f"Adding problem, T={T}: ||dL/dh_t|| before and after training")
+print("wrote", OUT / "grad_flow_lstm_vs_elman.png")
+fig

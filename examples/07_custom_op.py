@@ -160,3 +160,4 @@ loss.backward()
 drawing = tg.viz.draw(loss)
 for ext in ("svg", "png"):
     print("wrote", drawing.save(OUT / f"softplus_cell.{ext}"))
+drawing

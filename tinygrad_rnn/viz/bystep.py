@@ -116,7 +116,7 @@ def plot_grad_by_step(by_step: StepGradients | Mapping[str, StepGradients], path
     one small W (at most 64 entries, at most 12 steps; heatmaps=None decides), a second row shows each
     dL/dW^(t) as a heatmap, then their sum = W.grad, on one symmetric colour scale. Returns the
     matplotlib Figure (inline in Jupyter; pyplot and the backend untouched), saved to path if given."""
-    from .figure import InlineFigure, save_figure
+    from .mpl import InlineFigure, save_figure
     runs = dict(by_step) if isinstance(by_step, Mapping) else {"": by_step}
     if not runs or not all(isinstance(v, StepGradients) for v in runs.values()):
         raise TypeError("plot_grad_by_step: expects what grad_by_step returns, or a {label: it} dict")

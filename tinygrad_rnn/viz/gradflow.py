@@ -12,7 +12,7 @@ import numpy as np
 from ..engine.tensor import Tensor
 
 if TYPE_CHECKING:
-    from .figure import InlineFigure
+    from .mpl import InlineFigure
 
 
 def _grad_of(t: Tensor, where: str) -> np.ndarray | None:
@@ -49,7 +49,7 @@ def plot_grad_flow(norms: Mapping[str, Any], path: str | Path | None = None,
     Returns the matplotlib Figure (shown inline in Jupyter); also saved to path if given."""
     if not isinstance(norms, Mapping) or not norms:
         raise TypeError("plot_grad_flow: norms must be a non-empty dict {label: array of |dL/dh_t|}")
-    from .figure import InlineFigure, save_figure  # matplotlib is imported on first use only
+    from .mpl import InlineFigure, save_figure  # matplotlib is imported on first use only
     fig = InlineFigure(figsize=(7.5, 4.5))
     ax = fig.subplots()
     fig.subplots_adjust(left=0.12, right=0.97, bottom=0.12, top=0.91)  # fixed: no layout pass
@@ -97,7 +97,7 @@ def plot_grad_heatmap(grads: Mapping[str, Any] | Any, path: str | Path | None = 
     saved to path if given)."""
     from matplotlib.colors import LogNorm
 
-    from .figure import InlineFigure, save_figure
+    from .mpl import InlineFigure, save_figure
     panels = dict(grads) if isinstance(grads, Mapping) else {"": grads}
     data = {k: _unit_grads(v) for k, v in panels.items()}
     positive = np.concatenate([d[d > 0] for d in data.values()] + [np.array([1.0])])

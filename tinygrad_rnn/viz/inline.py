@@ -1,5 +1,5 @@
-"""The interactive page inline in a notebook: the self-contained page in an iframe's srcdoc, so it
-runs in the notebook as it does in a browser tab (offline; nothing is fetched)."""
+"""Inline in a notebook: the interactive page (the self-contained page in an iframe's srcdoc, so it
+runs in the notebook as it does in a browser tab, offline), and figures that need no backend."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import html
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..engine.tensor import Tensor
 from .graph import Drawing
+
+if TYPE_CHECKING:
+    from .mpl import InlineFigure
 
 _FRAGMENT = re.compile(r"[\w=&.,-]*")
 
@@ -53,3 +57,10 @@ def page(drawing: Drawing, fragment: str = "", order: Sequence[Tensor] | None = 
         start = f'<script>window.TG_PAGE_FRAGMENT = "{fragment}";</script>\n'
         text = text.replace("<head>\n", "<head>\n" + start, 1)
     return Page(text, height)
+
+
+def figure(**kwargs: Any) -> InlineFigure:
+    """A new matplotlib Figure (the arguments of matplotlib.figure.Figure, e.g. figsize=(7, 4)) made
+    without pyplot: no backend is selected or changed; a notebook cell ending in it shows it."""
+    from .mpl import InlineFigure  # matplotlib is imported on first use only
+    return InlineFigure(**kwargs)

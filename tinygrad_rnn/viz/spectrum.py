@@ -208,7 +208,7 @@ def plot_jacobian_spectrum(spectra: JacobianSpectrum | Mapping[str, JacobianSpec
     1/gamma threshold, labelled, and for the LSTM / GRU the mean forget / update gate (the gain of the
     path that keeps the gradient alive) against 1. Under the plot, one verdict line per cell.
     Returns the matplotlib Figure (inline in Jupyter), saved to path if given."""
-    from .figure import InlineFigure, save_figure
+    from .mpl import InlineFigure, save_figure
     runs = dict(spectra) if isinstance(spectra, Mapping) else {"": spectra}
     if not runs or not all(isinstance(v, JacobianSpectrum) for v in runs.values()):
         raise TypeError("plot_jacobian_spectrum: expects what jacobian_spectrum returns, or a "
