@@ -11,12 +11,21 @@ from pathlib import Path
 
 def positive_int(text: str) -> int:
     """An int >= 1."""
+    return _whole_number(text, 1)
+
+
+def nonneg_int(text: str) -> int:
+    """An int >= 0 (seeds)."""
+    return _whole_number(text, 0)
+
+
+def _whole_number(text: str, low: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {value}")
     return value
 
 
@@ -64,17 +73,6 @@ def _writable_folder(folder: Path, text: str, missing: str) -> None:
         raise argparse.ArgumentTypeError(f"cannot write {text!r}: {folder} {what}")
     if not os.access(folder, os.W_OK):
         raise argparse.ArgumentTypeError(f"cannot write {text!r}: the folder {folder} is not writable")
-
-
-def nonneg_int(text: str) -> int:
-    """An int >= 0 (seeds)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
-    return value
 
 
 def int_list(text: str) -> list[int]:
