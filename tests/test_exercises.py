@@ -51,6 +51,8 @@ MISTAKES = [
     (1, "return g * (1 - y ** 2)", "return g", ["dL/dy unchanged"]),
     (1, "return g * y * (1 - y)", "return g * (1 - y)",
      ["Sigmoid.backward", "off by a factor of the output y"]),
+    (1, "return g * (1 - y ** 2)", "return g * (1 - y ** 2) if y.ndim else g * 0",  # wrong on scalars only
+     ["check_op found inputs where your op is wrong", "gradcheck: input 0"]),
     (1, "y = 1 / (1 + np.exp(-a))", "y = 1 / (1 + np.exp(a))", ["Sigmoid.forward(a)", "expected 0.622459"]),
     (2, "dL_dh[t - 1] + lam * delta_next", "dL_dh[t - 1] - lam * delta_next",
      ["dh[3] = dL/dh_4", "departs from the engine's: t = 4", "sign error"]),
@@ -139,3 +141,12 @@ def test_cli_exit_codes(tmp_path):
     assert _cli("check", "9", str(bad), cwd=tmp_path).returncode == 2
     done = _cli("list", cwd=tmp_path)
     assert done.returncode == 0 and len(done.stdout.strip().splitlines()) == 5
+
+
+def test_exercise_1_without_hypothesis_falls_back_to_fixed_shapes(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tinygrad_rnn.testing", None)  # `from ..testing import` now fails
+    assert exercises.check(1, SOLUTIONS / "ex1.py").passed
+    # right on the fixed (2, 3) input, wrong on a scalar: only the shape sweep can see it
+    path = wrong(tmp_path, 1, "return g * (1 - y ** 2)", "return g * (1 - y ** 2) if y.ndim else g * 0")
+    result = exercises.check(1, path)
+    assert not result.passed and "input of shape ()" in result.message and "gradcheck" in result.message

@@ -2,7 +2,7 @@
 `# %%` scripts, and each runs to the end in a real Jupyter kernel (nbclient + ipykernel, the
 `nbtest` extra; skipped without them) in reduced mode (TG_QUICK=1): no error output, every cell
 ending in a drawing shows it (image/svg+xml or text/html), every plotting cell shows an image.
-The runtime of each notebook is printed (pytest -s shows it; the summary lists it with -rP)."""
+The runtime of each notebook is printed on the terminal as it finishes (also under -q)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def _display_types(cell) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
+def executed(tmp_path_factory, request):
     """Every notebook run top to bottom in a fresh python3 kernel, two at a time (two cores):
     {name: (notebook, seconds)}."""
     nbformat = pytest.importorskip("nbformat")
@@ -74,6 +74,8 @@ def executed(tmp_path_factory):
     mp.delenv("MPLBACKEND", raising=False)  # let ipykernel choose its inline backend
     mp.delenv("TG_OUT", raising=False)
     done = {}
+    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+    say = terminal.write_line if terminal is not None else print  # shown even while output is captured
 
     async def run(name: str, slots: asyncio.Semaphore) -> None:
         async with slots:
@@ -84,7 +86,7 @@ def executed(tmp_path_factory):
             start = time.perf_counter()
             await client.async_execute()
             done[name] = (nb, time.perf_counter() - start)
-            print(f"notebook {name}: {done[name][1]:.1f} s")
+            say(f"notebook {name}: {done[name][1]:.1f} s")
 
     async def run_all() -> None:
         slots = asyncio.Semaphore(2)
@@ -95,15 +97,14 @@ def executed(tmp_path_factory):
         asyncio.run(run_all())
     finally:
         mp.undo()
-    print(f"notebooks: {time.perf_counter() - start:.1f} s in all (two kernels at a time)")
+    say(f"notebooks: {time.perf_counter() - start:.1f} s in all (two kernels at a time)")
     return done
 
 
 @needs_kernel
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_in_a_kernel_and_shows_its_pictures(executed, name):
-    nb, seconds = executed[name]
-    print(f"{name}: {seconds:.1f} s")
+    nb, _ = executed[name]
     code = [c for c in nb.cells if c.cell_type == "code"]
     for k, cell in enumerate(code):
         errors = [o for o in cell.outputs if o.output_type == "error"]
