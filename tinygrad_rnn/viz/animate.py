@@ -29,8 +29,9 @@ def _steps(d: Drawing) -> dict[str, int]:
             raw[nid] = step_of(obj.scope)
         elif obj.is_leaf:
             raw[nid] = 0
-        else:
-            raw[nid] = step_of(d.where.get(nid, obj.scope))
+        else:  # its own step (a loss made in step T's scope, beside the collapsed box), or its cluster's
+            own = step_of(obj.scope)
+            raw[nid] = own if own is not None else step_of(d.where.get(nid, ()))
     last = max((s for s in raw.values() if s is not None), default=0)
     return {nid: last + 1 if s is None else s for nid, s in raw.items()}
 

@@ -409,6 +409,13 @@ def _node_step(obj: Tensor | Group, path: tuple[str, ...]) -> int | None:
 def _cost(nodes: dict[str, Tensor | Group], where: dict[str, tuple[str, ...]], edges: list[Edge],
           fixed: dict[str, int | None]) -> LayoutCost:
     steps = {nid: fixed[nid] if nid in fixed else _node_step(obj, where[nid]) for nid, obj in nodes.items()}
+    readers: dict[str, set[int | None]] = {}
+    for e in edges:
+        readers.setdefault(e.src, set()).add(steps[e.dst])
+    for nid, obj in nodes.items():  # a target read by one collapsed step belongs to that step
+        if steps[nid] is None and isinstance(obj, Tensor) and obj.is_leaf and not obj.requires_grad \
+                and len(readers.get(nid, ())) == 1:
+            steps[nid] = next(iter(readers[nid]))
     return layout_cost(steps, [(e.src, e.dst) for e in edges])
 
 
