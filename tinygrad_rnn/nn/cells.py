@@ -50,10 +50,24 @@ class _Cell(Module):
         """(x_t, the state's parts) for one step, checked: x_t (B, I), the state one (B, H) float Tensor
         per name in state_parts (arrays become constants of the cell's dtype). Anything else raises a
         TypeError or ShapeError saying what was expected."""
-        who, names = type(self).__name__, self.state_parts
         x = as_tensor(x, self.dtype)
-        if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ShapeError(f"{who}: x_t must have shape (B, input_size={self.input_size}), got {x.shape}")
+        shape = x.shape
+        if len(shape) != 2 or shape[1] != self.input_size:
+            raise ShapeError(f"{type(self).__name__}: x_t must have shape (B, input_size={self.input_size}), "
+                             f"got {shape}")
+        parts = (state,) if len(self.state_parts) == 1 else state
+        if isinstance(parts, tuple) and len(parts) == len(self.state_parts):  # the usual case, kept cheap
+            want = (shape[0], self.hidden_size)
+            for p in parts:
+                if not (isinstance(p, Tensor) and p.shape == want and p.dtype.kind == "f"):
+                    break
+            else:
+                return x, parts
+        return x, self._state_or_error(state, shape)
+
+    def _state_or_error(self, state: Any, x_shape: tuple[int, ...]) -> tuple[Tensor, ...]:
+        """The state's parts with arrays made constants, or the error saying what is wrong with them."""
+        who, names = type(self).__name__, self.state_parts
         single = len(names) == 1
         if not (isinstance(state, (Tensor, np.ndarray)) if single else
                 isinstance(state, (tuple, list)) and len(state) == len(names)):
@@ -63,18 +77,18 @@ class _Cell(Module):
             raise TypeError(f"{who}: the state must be {want} (B, hidden_size={self.hidden_size}); got {got}")
         parts = tuple(as_tensor(p, self.dtype) if isinstance(p, np.ndarray) else p
                       for p in ((state,) if single else state))
-        want_shape = (x.shape[0], self.hidden_size)
+        want_shape = (x_shape[0], self.hidden_size)
         for name, part in zip(names, parts):
             if not isinstance(part, Tensor):
                 raise TypeError(f"{who}: state {name} must be a Tensor of shape {want_shape}, "
                                 f"got a {type(part).__name__}")
             if part.shape != want_shape:
                 raise ShapeError(f"{who}: state {name} must have shape (B, hidden_size) = {want_shape} "
-                                 f"for an x_t of shape {x.shape}, got {part.shape}")
+                                 f"for an x_t of shape {x_shape}, got {part.shape}")
             if part.dtype.kind != "f":
                 raise TypeError(f"{who}: state {name} must be floating-point (the cell is {self.dtype}), "
                                 f"got dtype {part.dtype}")
-        return x, parts
+        return parts
 
     @classmethod
     def from_torch(cls, module: Any, dtype: Any = None, **cell_kwargs: Any) -> _Cell:
