@@ -219,3 +219,15 @@ def test_side_panel_of_a_lean_graphs_stand_in_says_its_value_was_not_kept(tmp_pa
     assert "<h2>a" in text and "not kept: made inside lean()" in text
     (grad,) = panel_arrays(out)  # the gradient only: no value table
     np.testing.assert_allclose(grad.ravel(), 1 - np.tanh(2 * x.data) ** 2, rtol=6e-3)
+
+
+def test_side_panel_splits_a_parameters_gradient_by_step(pages):
+    """Issue 19: the pinned parameter W shows its gradient as one term per step (bars, log scale)."""
+    from tinygrad_rnn.viz import grad_by_step
+    loss, order, _, _, dumps = pages
+    W = next(t for t in order if t.name == "W")
+    block = dumps["end"].split('class="bystep"')[1]
+    bars = re.findall(r"<title>t=(\d+): ‖·‖ = ([^<]+)</title>", block)
+    assert [int(t) for t, _ in bars] == [1, 2]
+    np.testing.assert_allclose([float(v) for _, v in bars], grad_by_step(W, loss).norms, rtol=6e-3)
+    assert "add up (as matrices) to W.grad" in block

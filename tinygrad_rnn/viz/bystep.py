@@ -82,6 +82,17 @@ def step_contributions(param: Tensor, tensors: Sequence[Tensor]) -> dict[int | N
     return out
 
 
+def by_step_rows(param: Tensor, tensors: Sequence[Tensor]) -> list[list[Any]] | None:
+    """[[step, ||dL/dparam^(step)||], ...] in step order (step None last) for the interactive page;
+    None when the last pass kept no edge gradients or no op reads param."""
+    try:
+        found = step_contributions(param, tensors)
+    except ValueError:
+        return None
+    steps = sorted(found, key=lambda s: (s is None, s or 0))
+    return [[s, float(np.linalg.norm(found[s]))] for s in steps] or None
+
+
 def grad_by_step(param: Tensor, roots: Tensor | Sequence[Tensor], name: str | None = None,
                  check: bool = True, rtol: float = 1e-6, atol: float = 1e-10) -> StepGradients:
     """dL/dW^(t) for every step t that uses param W, after `loss.backward()`; roots: the loss (what

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..engine.autograd import toposort
 from ..engine.tensor import Tensor
+from .bystep import by_step_rows
 from .graph import GRAD_DECADES, NO_GRAD_COLOR, PALETTE, WIDTHS, Drawing, Group, draw, grad_bin, op_text
 
 EXPANDED_MAX_NODES = 250  # above this the every-op view is left out (unreadable, slow to lay out)
@@ -144,6 +145,9 @@ def _page_data(roots: list[Tensor], views: list[_View], order: Sequence[Tensor] 
         return n_fwd - i if has_grads and i < n_fwd else None
 
     table = [_tensor_json(t, fstep(i), bstep(i), id(t) in root_ids, index) for i, t in enumerate(tensors)]
+    for i, t in enumerate(tensors):  # a shared parameter's gradient, one term per step (page.js byStepBlock)
+        if t.is_leaf and t.requires_grad and t.grad is not None:
+            table[i]["bystep"] = by_step_rows(t, tensors)
     return {
         "forward": list(range(n_fwd)),
         "backward": list(range(n_fwd - 1, -1, -1)) if has_grads else [],

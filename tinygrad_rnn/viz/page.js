@@ -173,6 +173,7 @@
     else if (quizHidesTensor(i)) box.append(el("div", { class: "later" }, "hidden (quiz): predict it first"));
     else if (!t.grad) box.append(el("div", { class: "later" }, "none reached it"));
     else box.append(arrayBlock(t.grad, t.shape));
+    if (t.bystep && gradDone(i) && !quizHidesTensor(i)) box.append(byStepBlock(t));
     return box;
   }
   function groupInfo(n) {
@@ -234,6 +235,42 @@
     L.append(el("div", { class: "hint" }, "Blue glow: the op being computed. Red glow: its gradient is now complete. " +
       "A box's outline takes the colour of its own ‖gradient‖."));
     $("keys").textContent = "Keys: ← → step (shift: 10) · space play/pause · Home/End · v switch view · p fade parameter edges · q quiz · + − 0 zoom/fit · Esc release";
+  }
+
+  // ---- a shared parameter's gradient, term by term (issue 19) ------------------------------------
+  // t.bystep = [[step, ||dL/dW^(step)||], ...]: one bar per step on a log scale, then the sum = W.grad.
+  function byStepBlock(t) {
+    const rows = t.bystep, box = el("div", { class: "bystep" });
+    const name = t.name || "W";
+    box.append(el("h3", {}, `∂${rootName}/∂${name} = Σ_t ∂${rootName}/∂${name}^(t): one term per step`));
+    const pos = rows.map((r) => r[1]).filter((v) => v > 0);
+    if (!pos.length) { box.append(el("div", { class: "later" }, "every step's term is zero")); return box; }
+    const hi = Math.log10(Math.max(...pos)), lo = Math.min(hi - 1, Math.log10(Math.min(...pos)));
+    const W = 260, H = 90, bw = W / rows.length, ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", `0 0 ${W} ${H + 14}`);
+    svg.setAttribute("class", "bystep-chart");
+    rows.forEach(([step, v], k) => {
+      const h = v > 0 ? Math.max(2, H * (Math.log10(v) - lo) / (hi - lo || 1)) : 0;
+      const r = document.createElementNS(ns, "rect");
+      for (const [a, b] of [["x", k * bw + 1], ["y", H - h], ["width", Math.max(1, bw - 2)], ["height", h],
+        ["fill", "#d6b656"]]) r.setAttribute(a, b);
+      const tip = document.createElementNS(ns, "title");
+      tip.textContent = `${step === null ? "outside the steps" : "t=" + step}: ‖·‖ = ${num(v)}`;
+      r.append(tip);
+      svg.append(r);
+      if (rows.length <= 12 || k % Math.ceil(rows.length / 12) === 0) {
+        const lab = document.createElementNS(ns, "text");
+        for (const [a, b] of [["x", k * bw + bw / 2], ["y", H + 11], ["text-anchor", "middle"], ["font-size", "8"]]) lab.setAttribute(a, b);
+        lab.textContent = step === null ? "·" : String(step);
+        svg.append(lab);
+      }
+    });
+    box.append(svg);
+    const total = rows.reduce((a, r) => a + r[1], 0);
+    box.append(el("div", { class: "hint" }, `bars: ‖term‖ per step t (log scale, 1e${Math.floor(lo)} … 1e${Math.ceil(hi)}); ` +
+      `the terms add up (as matrices) to ${name}.grad, ‖·‖ = ${num(t.grad.norm)} (Σ‖term‖ = ${num(total)})`));
+    return box;
   }
 
   // ---- quiz mode: predict each gradient before the page shows it --------------------------------
