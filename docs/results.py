@@ -12,8 +12,9 @@ from a record, through the placeholders
     {{runs:ID}}         one row per run
     {{cmd:ID}}          the command that made the record
     {{fig:ID}}          the comparison figure (copied to docs/images/results/ID.png)
-    {{val:ID:PATH}}     one number: PATH is CELL.FIELD (solved, runs, median_solved_after,
-                        median_final, median_seconds) or CELL.SEED.KEY (a run's final number KEY,
+    {{val:ID:PATH}}     one number: PATH is metric.goal or metric.baseline, CELL.FIELD (solved, runs,
+                        median_solved_after, median_final, median_seconds) or CELL.SEED.KEY (a run's
+                        final number KEY,
                         or solved_after, seconds, clipped_fraction, max_grad_norm, gradflow_end_K,
                         gradflow_start_K for ||dL/dh|| K steps back)
     {{machine}}         where and when the records were made
@@ -160,6 +161,8 @@ def value(records: dict[str, dict[str, Any]], ref: str) -> str:
     rid, path = ref.split(":", 1)
     rec = records[rid]
     parts = path.split(".")
+    if parts[0] == "metric":                   # the task's levels: goal, baseline
+        return _num(rec["metric"][parts[1]])
     if len(parts) == 2:
         cell, field = parts
         row = rec["cells"][cell]
