@@ -46,6 +46,8 @@ COMMANDS: list[tuple[list[str], list[str]]] = [
      ["elman_values.svg"]),
     (["gradflow", "--steps", "50", "-o", "gradflow.png", "--heatmap", "gradflow_heatmap.png"],
      ["gradflow.png", "gradflow_heatmap.png"]),
+    (["gradflow", "--steps", "8", "--cells", "elman", "--hidden", "3", "--by-step", "U", "-o", "elman_u.png"],
+     ["elman_u.png", "elman_u_by_step_U.png"]),
 ]
 
 

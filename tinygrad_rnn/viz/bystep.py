@@ -139,9 +139,11 @@ def plot_grad_by_step(by_step: StepGradients | Mapping[str, StepGradients], path
                          f"most {MAX_HEATMAPS} steps; pass heatmaps=None to plot the norms only")
     maps = can_map if heatmaps is None else bool(heatmaps)
     n = len(single.steps) + 1 if maps else 0
-    fig = InlineFigure(figsize=(max(7.5, 1.3 * n), 7.5 if maps else 4.5))
-    grid = fig.add_gridspec(2 if maps else 1, max(n, 1), height_ratios=(1.3, 1) if maps else None,
-                            hspace=0.55, left=0.13, right=0.97, top=0.9, bottom=0.08 if maps else 0.13)
+    side = min(1.3, 11 / max(n, 1))  # inches per heatmap
+    fig = InlineFigure(figsize=(max(7.5, side * n + 1.5), 4.5 + side + 0.6 if maps else 4.5))
+    grid = fig.add_gridspec(2 if maps else 1, max(n, 1), height_ratios=(3.2, side + 0.4) if maps else None,
+                            hspace=0.45, left=0.13, right=0.9 if maps else 0.97, top=0.92,
+                            bottom=0.05 if maps else 0.13)
     ax = fig.add_subplot(grid[0, :])
     for label, sg in runs.items():
         ts = [t for t in sg.steps if t is not None]
@@ -154,8 +156,9 @@ def plot_grad_by_step(by_step: StepGradients | Mapping[str, StepGradients], path
     ax.set_yscale("log")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("time step t")
-    ax.set_ylabel("||dL/dW^(t)||  (dotted: ||W.grad||)")
     names = sorted({sg.name for sg in runs.values()})
+    w = names[0] if len(names) == 1 else "W"
+    ax.set_ylabel(f"||dL/d{w}^(t)||  (dotted: ||{w}.grad||)")
     ax.set_title(title or f"dL/d{'/'.join(names)} = sum over t of each step's contribution")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
