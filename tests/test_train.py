@@ -401,3 +401,14 @@ def test_the_pytorch_twin_trains_the_same_task(tmp_path, capsys):
     head = capsys.readouterr().out.splitlines()[-2]
     assert head.startswith("adding_modern / torch-lstm, seed 0: not solved (16 sequences); mse ")
     assert rec["settings"]["forget_bias"] == 5.0         # the task's default, as ours
+
+
+def test_resume_rebuilds_the_task_as_it_was_built(tmp_path):
+    out = tmp_path / "r"
+    r = _run("embedded_reber", "--heldout", "--iters", "2", "--hidden", "4", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    r = _run("embedded_reber", "--resume", str(out), "--iters", "3")
+    assert r.returncode == 0, r.stderr
+    res = _strict_json(out / "results.json")
+    assert res["task_options"] == {"heldout": True} and res["iterations"] == 3
+    assert res["final"]["numbers"]["test_strings_also_in_training"] == 0

@@ -124,7 +124,15 @@ def _single(name: str, cell: str, seed: int, args: argparse.Namespace) -> int:
         write_outputs,
     )
     from ..experiments.tasks import get_task
-    from ..experiments.train import TrainConfig, finish, make_model, make_optimizer, train, verdict
+    from ..experiments.train import (
+        TrainConfig,
+        TrainResult,
+        finish,
+        make_model,
+        make_optimizer,
+        train,
+        verdict,
+    )
     from ..nn.module import StateDictError
 
     previous = None
@@ -144,7 +152,7 @@ def _single(name: str, cell: str, seed: int, args: argparse.Namespace) -> int:
                         f"{settings['iters']} iterations" + (" and diverged" if rec.get("diverged") else "")
                         + "; give a larger --iters")
         seed, settings["keep_going"] = settings["seed"], True if rec["solved"] else settings["keep_going"]
-        options = {"path": args.text} if args.text is not None else {}
+        options = dict(rec.get("task_options") or {})
     else:
         options = {"path": args.text} if args.text is not None else {}
         if args.heldout:
@@ -169,7 +177,7 @@ def _single(name: str, cell: str, seed: int, args: argparse.Namespace) -> int:
         return _bad(str(e))
     model = make_model(task, config)     # before the banner: after it, Ctrl-C keeps the run
     opt = make_optimizer(model, config)
-    result = None
+    result = TrainResult(task.name, asdict(config), task_options=options)
     if previous:
         try:
             model.load_state_dict(previous[1])
@@ -178,11 +186,12 @@ def _single(name: str, cell: str, seed: int, args: argparse.Namespace) -> int:
             return _bad(f"--resume {args.resume}: {e}")
         result = result_from_record(previous[0])
         result.config = asdict(config)
+        result.task_options = options
     steps = getattr(task, "steps", getattr(task, "T", None))
     print(f"training {name} with {config.cell} (hidden {config.hidden}"
           + (f", steps {steps}" if steps else "") + f", seed {config.seed}), {config.optim} lr {config.lr}, "
           f"batch {config.batch}, clip {config.clip} ({config.clip_mode}), up to {config.iters} iterations"
-          + (f" (resuming after {len(result.losses)})" if result else "")
+          + (f" (resuming after {len(result.losses)})" if previous else "")
           + f" -> {out}; Ctrl-C stops and keeps the run", flush=True)
 
     def checkpoint(model, result, opt):  # noqa: ANN001, ANN202

@@ -93,6 +93,7 @@ def record(task: Task, result: TrainResult) -> dict[str, Any]:
     return {
         "task": task.name, "paper": task.paper, "criterion": task.criterion,
         "paper_result": task.paper_result, "paper_note": task.paper_note, "settings": result.config,
+        "task_options": result.task_options,
         "sequences": result.sequences,
         "unit": task.unit, "iterations": len(result.losses), "seconds": round(result.seconds, 2),
         "solved": result.solved, "solved_after": result.solved_after, "interrupted": result.interrupted,
@@ -179,7 +180,8 @@ def result_from_record(rec: dict[str, Any]) -> TrainResult:
                          clipped_norms=list(rec["grad_norm_after_clip"]),
                          evaluations=list(rec["evaluations"]), sequences=rec["sequences"],
                          solved_after=rec["solved_after"], seconds=rec["seconds"],
-                         grad_flow_start=list(rec["grad_flow_start"]), samples=list(rec["samples"]))
+                         grad_flow_start=list(rec["grad_flow_start"]), samples=list(rec["samples"]),
+                         task_options=dict(rec.get("task_options") or {}))
     if rec.get("final"):
         f = rec["final"]
         result.final = Evaluation(f["numbers"], f["solved"], f["summary"])

@@ -22,7 +22,7 @@ from ..engine.factory import stack
 from ..engine.tensor import Tensor
 from ..nn import detach_state
 from ..nn.cells import CELLS
-from ..speed.fused import make_cell
+from ..speed.sequence import LAYERS
 from .tasks.base import Batch, Evaluation, Task
 
 OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adagrad": optim.Adagrad}
@@ -47,7 +47,7 @@ class TrainConfig:
     eval_every: int = 100
     init_std: float | None = None  # weights N(0, std), Elman and readout biases 0 (min-char-rnn)
     keep_going: bool = False       # train all iters even after the criterion is met
-    fused: bool = True             # one Function per step where the cells offer it (faster)
+    fused: bool = True             # run the cell as its whole-sequence layer: one op per batch, same numbers
     forget_bias: float = 1.0       # LSTM only: added to the forget gate's bias (Gers et al. 2000)
 
     @classmethod
@@ -62,14 +62,18 @@ class TrainConfig:
 class SequenceModel(nn.Module):
     """A recurrent cell and a linear readout: h_t = cell(x_t, h_{t-1}), y_t = h_t V + c.
 
+    Given the cell's whole-sequence layer (speed/sequence.py: one op per call, on the cell's own
+    parameters), forward runs that instead of unrolling the primitive ops; `cell` is the cell either way.
+
     Buffers h0 (and c0 for a two-part state such as the LSTM's) hold the state the model starts
     from when used: zeros, or, for a task read as one stream, the state training had reached at
     the last evaluation (saved with the weights, so the saved model is scored as it was used).
     """
 
     def __init__(self, cell: Any, output_size: int, rng: np.random.Generator, dtype: Any,
-                 state_parts: int = 1) -> None:
+                 state_parts: int = 1, layer: Any = None) -> None:
         self.cell = cell
+        self._layer = layer  # private: its parameters are the cell's, listed once under cell.*
         self.readout = nn.Linear(cell.hidden_size, output_size, rng=rng, dtype=dtype)
         self.h0 = Tensor(np.zeros((1, cell.hidden_size)), dtype=dtype)
         if state_parts == 2:
@@ -89,19 +93,26 @@ class SequenceModel(nn.Module):
         if hasattr(self, "c0"):
             self.c0.data = np.array(parts[1].data[:1], dtype=self.c0.dtype)
 
-    def forward(self, xs: Any, state: Any = None, truncate: int | None = None) -> tuple[list[Tensor], Any]:
+    def forward(self, xs: Any, state: Any = None, truncate: int | None = None) -> tuple[Any, Any]:
+        """(h_1..h_T, final state): a list of T Tensors, or one (T, B, H) Tensor from the layer."""
+        if self._layer is not None:
+            return self._layer(xs, state, truncate=truncate)
         return nn.unroll(self.cell, xs, state=state, truncate=truncate)
 
-    def outputs(self, hs: list[Tensor], where: np.ndarray) -> Tensor:
+    def outputs(self, hs: Any, where: np.ndarray) -> Tensor:
         """Readout rows for the flat indices `where` (t*B + b) of the T*B outputs, in that order."""
-        B = hs[0].shape[0]
+        B = hs.shape[1] if isinstance(hs, Tensor) else hs[0].shape[0]
         t_idx, b_idx = np.divmod(np.asarray(where), B)
         steps = np.unique(t_idx)
         if len(steps) == 1:
             h = hs[int(steps[0])]
             rows = b_idx
         else:
-            h = stack([hs[int(t)] for t in steps], axis=0).reshape(len(steps) * B, -1)
+            if isinstance(hs, Tensor):  # the layer's (T, B, H) output
+                h = hs if len(steps) == len(hs) else hs[steps]
+            else:
+                h = stack([hs[int(t)] for t in steps], axis=0)
+            h = h.reshape(len(steps) * B, -1)
             rows = np.searchsorted(steps, t_idx) * B + b_idx
         if not np.array_equal(rows, np.arange(h.shape[0])):
             h = h[rows]
@@ -116,9 +127,10 @@ def make_model(task: Task, config: TrainConfig) -> SequenceModel:
     kwargs: dict[str, Any] = {"rng": rng, "dtype": np.dtype(config.dtype)}
     if config.cell == "lstm":
         kwargs["forget_bias"] = config.forget_bias
-    cell = make_cell(config.cell, task.input_size, config.hidden, fused=config.fused, **kwargs)
+    cell = CELLS[config.cell](task.input_size, config.hidden, **kwargs)
     model = SequenceModel(cell, task.output_size, rng, np.dtype(config.dtype),
-                          state_parts=2 if config.cell == "lstm" else 1)
+                          state_parts=2 if config.cell == "lstm" else 1,
+                          layer=LAYERS[config.cell].from_cell(cell) if config.fused else None)
     if config.init_std is not None:
         for name, p in model.named_parameters():
             if p.ndim == 2:
@@ -161,7 +173,7 @@ def predictor(task: Task, model: SequenceModel) -> Callable[[np.ndarray], np.nda
     def predict(xs: np.ndarray) -> np.ndarray:
         with no_grad():
             hs, _ = model(xs.astype(model.cell.dtype, copy=False), state=model.start_state(xs.shape[1]))
-            H = np.stack([h.data for h in hs])
+            H = hs.data if isinstance(hs, Tensor) else np.stack([h.data for h in hs])
             y = _activate(task, model.readout(Tensor(H.reshape(-1, H.shape[-1]))))
         return y.reshape(H.shape[0], H.shape[1], -1)
     return predict
@@ -188,7 +200,7 @@ def gradient_flow(task: Task, model: SequenceModel, batch: Batch, truncate: int 
     batch = Batch(batch.xs[: batch.where.max() // batch.batch_size + 1], batch.targets[last],
                   batch.where[last])
     xs = batch.xs.astype(model.cell.dtype, copy=False)
-    run = model(xs, state=model.start_state(batch.batch_size), truncate=truncate)
+    run = nn.unroll(model.cell, xs, state=model.start_state(batch.batch_size), truncate=truncate)  # every h_t
     hs = run[0]
     states = [run.states[t] for t in run.steps] if hasattr(run, "states") else hs
     for s in states:
@@ -219,6 +231,7 @@ class TrainResult:
     grad_flow_start: list[Any] = field(default_factory=list)
     grad_flow_end: list[Any] = field(default_factory=list)
     samples: list[str] = field(default_factory=list)
+    task_options: dict[str, Any] = field(default_factory=dict)   # how the task was built (--heldout, --text)
 
     @property
     def solved(self) -> bool:
