@@ -7,7 +7,6 @@ the last backward pass (`Tensor.parent_grads`, kept when backward keeps intermed
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +16,8 @@ import numpy as np
 
 from ..engine.tensor import Tensor
 from .graph import walk
+from .layout import step_of
 
-_STEP = re.compile(r"^t=(-?\d+)$")
 MAX_HEATMAPS = 12  # a row of more matrices than this is unreadable
 
 
@@ -54,14 +53,6 @@ class StepGradients:
         return "\n".join(rows)
 
 
-def _step_of(scope: tuple[str, ...]) -> int | None:
-    for s in scope:
-        m = _STEP.match(s)
-        if m:
-            return int(m.group(1))
-    return None
-
-
 def step_contributions(param: Tensor, tensors: Sequence[Tensor]) -> dict[int | None, np.ndarray]:
     """{step: dL/dparam^(step)} from the edge gradients of the ops in `tensors` that read param
     (a step whose ops sent nothing back, e.g. behind a truncation, maps to zeros)."""
@@ -74,7 +65,7 @@ def step_contributions(param: Tensor, tensors: Sequence[Tensor]) -> dict[int | N
             raise ValueError(f"grad_by_step: the last backward pass kept no edge gradients (the op "
                              f"{t.op!r} reading {param.name or 'the parameter'} has none); run "
                              "loss.backward() with keep_intermediate=True (the default), outside lean()")
-        step = _step_of(t.scope)
+        step = step_of(t.scope)
         acc = out.setdefault(step, np.zeros(param.shape, dtype=param.dtype))
         for p, g in zip(t.parents, sent):
             if p is param and g is not None:
