@@ -29,6 +29,10 @@ figs = [tg.viz.plot_grad_flow({"Elman": tg.viz.grad_flow(hs)}), tg.viz.plot_grad
         tg.viz.plot_grad_flow({"Elman": tg.viz.grad_flow(hs)}, out + "/flow.png"),
         tg.viz.plot_grad_heatmap(hs, out + "/heat.svg")]
 figs[0]._repr_png_()
+from types import SimpleNamespace as NS  # a training run's pictures too (experiments/plots.py)
+from tinygrad_rnn.experiments.plots import plot_error_by_position
+run = NS(final=NS(numbers={"rms_over_12_steps": [0.5] * 12}), config={"cell": "elman"})
+plot_error_by_position(NS(name="temporal_xor"), run, out + "/err.png")
 print("pyplot imported:", "matplotlib.pyplot" in sys.modules)
 import matplotlib
 print("backend:", matplotlib.get_backend())
@@ -37,6 +41,8 @@ print("backend:", matplotlib.get_backend())
 
 @pytest.mark.parametrize("backend", ["svg", None])
 def test_plots_never_switch_the_users_matplotlib_backend(tmp_path, backend):
+    """viz's plots and a training run's pictures, in a fresh interpreter: pyplot never imported,
+    the backend the user chose (MPLBACKEND) still the one in force."""
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     if backend:
         env["MPLBACKEND"] = backend
@@ -50,6 +56,7 @@ def test_plots_never_switch_the_users_matplotlib_backend(tmp_path, backend):
         assert "backend: agg" in done.stdout.lower()
     assert (tmp_path / "flow.png").read_bytes().startswith(PNG)
     assert b"<svg" in (tmp_path / "heat.svg").read_bytes()
+    assert (tmp_path / "err.png").read_bytes().startswith(PNG)
 
 
 def test_plot_functions_return_figures_that_show_as_png():

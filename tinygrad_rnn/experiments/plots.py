@@ -1,4 +1,5 @@
-"""The pictures of a run and of a comparison (matplotlib; the caller picks the backend, Agg if none).
+"""The pictures of a run and of a comparison (matplotlib Figures made without pyplot: the backend,
+the user's choice, is never selected or switched here).
 
 - plot_run: loss.png, three panels on one axis of sequences seen: the test metric the verdict
   uses (criterion and trivial-predictor lines labelled), the training loss (chance labelled),
@@ -11,8 +12,6 @@
 
 from __future__ import annotations
 
-import io
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,23 +22,14 @@ from .tasks.base import Task
 from .train import TrainResult
 
 
-def _plt() -> Any:
-    import matplotlib
-    if "matplotlib.pyplot" not in sys.modules:
-        matplotlib.use("Agg")  # headless unless the caller already chose a backend
-    import matplotlib.pyplot as plt
-    return plt
+def _figure(**kwargs: Any) -> Any:
+    from ..viz.mpl import InlineFigure  # matplotlib is imported on first use only
+    return InlineFigure(**kwargs)
 
 
 def _save(fig: Any, path: Path) -> Path:
-    from ..viz.render import write_atomic
-    plt = _plt()
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    finally:
-        plt.close(fig)
-    return write_atomic(path, buf.getvalue())
+    from ..viz.mpl import save_figure
+    return save_figure(fig, path, bbox_inches="tight")
 
 
 def _metric_axis(ax: Any, task: Task | Mapping[str, Any]) -> None:
@@ -73,9 +63,9 @@ def _curve(evaluations: Sequence[Mapping[str, Any]], key: str) -> tuple[np.ndarr
 
 def plot_run(task: Task, result: TrainResult, path: str | Path) -> Path:
     """loss.png: test metric, training loss, gradient norm and clipping (see module docstring)."""
-    plt = _plt()
     cfg = result.config
-    fig, (ax0, ax1, ax2) = plt.subplots(3, 1, figsize=(7.5, 8.5), sharex=True)
+    fig = _figure(figsize=(7.5, 8.5))
+    ax0, ax1, ax2 = fig.subplots(3, 1, sharex=True)
     n = len(result.losses)
     x = np.arange(1, n + 1) * (result.sequences / n) if n else np.zeros(0)
     ex, ey = _curve(result.evaluations, task.metric)
@@ -144,9 +134,9 @@ def plot_grad_flow_run(task: Task, result: TrainResult, path: str | Path) -> Pat
 
 def plot_error_by_position(task: Task, result: TrainResult, path: str | Path) -> Path:
     """RMS error by position in the stream, 12 positions (Elman 1990, Fig. 3): a dip every third bit."""
-    plt = _plt()
     profile = result.final.numbers["rms_over_12_steps"]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig = _figure(figsize=(7, 3.5))
+    ax = fig.subplots()
     pos = np.arange(1, len(profile) + 1)
     ax.bar(pos, profile, color=["C2" if p % 3 == 0 else "C0" for p in pos])
     ax.axhline(0.5, color="0.35", linestyle=":", label="a fair coin's RMS error: 0.5")
@@ -162,8 +152,8 @@ def plot_compare(meta: Mapping[str, Any], runs: Sequence[Mapping[str, Any]], pat
                  title: str) -> Path:
     """The test metric against sequences seen for every run (results.json records), one colour per
     cell, one line style per seed; the criterion and the trivial predictor as labelled lines."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 4.8))
+    fig = _figure(figsize=(8, 4.8))
+    ax = fig.subplots()
     cells = list(dict.fromkeys(r["settings"]["cell"] for r in runs))
     styles = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1))]
     seeds = sorted({r["settings"]["seed"] for r in runs})
