@@ -316,3 +316,29 @@ def test_drawn_structure_holds_for_every_cell(kind, T, H, batch, collapse, seed)
         assert into == steps, name
         assert len([e for e in d.edges if e.src == nid]) == T
     _assert_edges_add_up_to_grads(d, loss, rtol=1e-10, atol=1e-14)
+
+
+def test_draw_runs_no_backward_rule_again():
+    """Edge gradients come from the backward pass itself: a custom op's backward runs once."""
+    calls = []
+
+    class Cube(tg.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            calls.append(1)
+            (a,) = ctx.saved_tensors
+            return 3 * a ** 2 * g
+
+    x = tg.Tensor(np.array([0.5, -2.0]), requires_grad=True, name="x")
+    y = Cube.apply(x)
+    loss = (y * 2.0).sum()
+    loss.backward()
+    d = draw(loss)
+    assert len(calls) == 1
+    (edge,) = [e for e in d.edges if e.tensor is x]
+    np.testing.assert_allclose(edge.grad, 6 * x.data ** 2)  # what Cube sent back, kept by the pass
