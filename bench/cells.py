@@ -6,7 +6,7 @@ xs (T, B, I), loss = sum_t sum(h_t ** 2), gradients w.r.t. all weights. Implemen
 - "numpy":            bench/baselines.py, hand-written forward + hand-derived BPTT (the bar)
 - "tinygrad_rnn":     the cells of tinygrad_rnn.nn (primitive ops), loss.backward()
 - "tinygrad lean":    the same recorded inside tg.lean(), loss.backward(keep_intermediate=False)
-- "tinygrad fused":   the cell made with fused=True (one op per step)
+- "tinygrad sequence": the cell's whole-sequence layer (tg.nn.RNN/LSTM/GRU/DampenedRNN: one op per call)
 - "torch nn":         torch.nn.RNN / LSTM / GRU (no dampened cell there)
 - "torch primitive":  the same cell written from eager torch ops, step by step
 - "hips autograd":    the same cell written with autograd.numpy
@@ -36,8 +36,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tinygrad_rnn as tg  # noqa: E402
 from bench import baselines  # noqa: E402
+from tinygrad_rnn.nn.cells import CELLS as CELL_TYPES  # noqa: E402
 from tinygrad_rnn.nn.unroll import unroll  # noqa: E402
-from tinygrad_rnn.speed.fused import make_cell  # noqa: E402
+from tinygrad_rnn.speed.sequence import LAYERS  # noqa: E402
 
 CELLS = ("dampened", "elman", "lstm", "gru")
 SIZES = {  # name -> (B, I, H, T)
@@ -47,7 +48,7 @@ SIZES = {  # name -> (B, I, H, T)
     "long": (8, 16, 32, 1000),
 }
 SCALING_T = (250, 1000, 4000)
-IMPLS = ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad fused", "torch nn", "torch primitive",
+IMPLS = ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad sequence", "torch nn", "torch primitive",
          "hips autograd")
 
 Step = Callable[[], float]  # one forward + backward; returns the loss
@@ -97,17 +98,22 @@ def blas_threads(n: int | None) -> Iterator[None]:
 
 # ---- the implementations -----------------------------------------------------------------
 
-def _tinygrad(cell: str, p: baselines.Params, xs: np.ndarray, lean: bool = False,
-              fused: bool = False) -> Step | None:
+def _module(kinds: dict[str, type], cell: str, p: baselines.Params, xs: np.ndarray) -> Any:
+    """The cell (or layer) of kinds[cell] holding the baseline's parameters, in xs's dtype."""
     H = p["W"].shape[1] // {"lstm": 4, "gru": 3}.get(cell, 1)
-    module = make_cell(cell, xs.shape[2], H, fused=fused, dtype=xs.dtype)
+    module = kinds[cell](xs.shape[2], H, dtype=xs.dtype)
     params = dict(module.named_parameters())
     for name, value in p.items():
         params[name].data[...] = value
-    weights = list(params.values())
+    return module
+
+
+def _tinygrad(cell: str, p: baselines.Params, xs: np.ndarray, lean: bool = False) -> Step | None:
+    module = _module(CELL_TYPES, cell, p, xs)
+    params = dict(module.named_parameters())
 
     def step() -> float:
-        for w in weights:
+        for w in params.values():
             w.grad = None
         with tg.lean() if lean else contextlib.nullcontext():
             hs, _ = unroll(module, xs)
@@ -115,6 +121,21 @@ def _tinygrad(cell: str, p: baselines.Params, xs: np.ndarray, lean: bool = False
         loss.backward(keep_intermediate=not lean)
         return loss.item()
     step.grads = lambda: {name: t.grad for name, t in params.items()}  # checked against the baseline
+    return step
+
+
+def _sequence(cell: str, p: baselines.Params, xs: np.ndarray) -> Step | None:
+    layer = _module(LAYERS, cell, p, xs)
+    params = dict(layer.named_parameters())
+
+    def step() -> float:
+        for w in params.values():
+            w.grad = None
+        out, _ = layer(xs)
+        loss = (out ** 2).sum()
+        loss.backward()
+        return loss.item()
+    step.grads = lambda: {name: t.grad for name, t in params.items()}
     return step
 
 
@@ -236,7 +257,7 @@ def _numpy(cell: str, p: baselines.Params, xs: np.ndarray) -> Step:
 
 _BUILDERS: dict[str, Callable[..., Step | None]] = {  # name -> builder(cell, p, xs)
     "numpy": _numpy, "tinygrad_rnn": _tinygrad, "tinygrad lean": partial(_tinygrad, lean=True),
-    "tinygrad fused": partial(_tinygrad, fused=True), "torch nn": _torch_nn,
+    "tinygrad sequence": _sequence, "torch nn": _torch_nn,
     "torch primitive": _torch_primitive, "hips autograd": _hips_autograd,
 }
 
@@ -353,7 +374,7 @@ def time_cells(cells: tuple[str, ...] = CELLS, sizes: dict[str, tuple] | None = 
 
 
 def time_scaling(cell: str = "lstm", T_values: tuple[int, ...] = SCALING_T, repeats: int = 7,
-                 impls: tuple[str, ...] = ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad fused"),
+                 impls: tuple[str, ...] = ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad sequence"),
                  progress: Callable[[str], None] | None = None) -> list[dict]:
     """Seconds of forward + BPTT at the long config's (B, I, H) for each T (one BLAS thread).
 
@@ -376,12 +397,11 @@ def time_scaling(cell: str = "lstm", T_values: tuple[int, ...] = SCALING_T, repe
 
 def peak_memory(cell: str = "lstm", size: str = "long") -> list[dict]:
     """Peak bytes traced (tracemalloc: numpy's buffers and Python objects) during one forward + BPTT,
-    for the numpy baseline and tinygrad_rnn's default, lean, fused and fused lean modes."""
+    for the numpy baseline and tinygrad_rnn's default and lean modes and its sequence layer."""
     p, xs = _problem(cell, SIZES[size], np.float64)
     steps = {"numpy": _numpy(cell, p, xs), "tinygrad_rnn": _tinygrad(cell, p, xs),
              "tinygrad lean": _tinygrad(cell, p, xs, lean=True),
-             "tinygrad fused": _tinygrad(cell, p, xs, fused=True),
-             "tinygrad fused lean": _tinygrad(cell, p, xs, lean=True, fused=True)}
+             "tinygrad sequence": _sequence(cell, p, xs)}
     rows = []
     for impl, step in steps.items():
         if step is None:

@@ -7,7 +7,7 @@ cachegrind also simulates a last-level cache of that size (e.g. 524288 for a 512
 shows the misses that instruction counts cannot: the price of memory a graph keeps alive.
 
     python bench/instructions.py elman medium "tinygrad_rnn"
-    python bench/instructions.py lstm tiny "tinygrad fused" --cache 524288
+    python bench/instructions.py lstm tiny "tinygrad sequence" --cache 524288
 
 The numpy baseline is counted beside the implementation and the ratio printed. One BLAS thread.
 """

@@ -32,7 +32,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tinygrad_rnn as tg  # noqa: E402
-from tinygrad_rnn.speed.fused import sigmoid_into  # noqa: E402
 
 CHAIN = 100_000
 KERNEL_SHAPES = {"tiny": (1, 8), "small": (16, 64), "medium": (32, 128)}  # (B, H) of bench/cells.py
@@ -154,8 +153,13 @@ def _loss_case(torch: Any) -> dict[str, dict[str, Callable[[], Any]]]:
     return {f"loss sum_t sum(h_t^2), T={T} of ({B}, {H}), fwd+bwd": impls}
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x) as the engine's Sigmoid computes it: four passes."""
+    return 1.0 / (1.0 + np.exp(-x))
+
+
 def _kernel_cases(torch: Any) -> dict[str, dict[str, Callable[[], Any]]]:
-    """The activations of a cell step alone, into a given output: numpy's calls as the engine
+    """The activations of a cell step alone: numpy's calls as the engine
     makes them (tanh: one; sigmoid: four passes) against torch's single kernels."""
     if torch is None:
         return {}
@@ -169,7 +173,7 @@ def _kernel_cases(torch: Any) -> dict[str, dict[str, Callable[[], Any]]]:
             where = f"{size} {shape[0]}x{shape[1]} {dtype}"
             cases[f"tanh {where}"] = {"numpy": partial(np.tanh, x, out=out),
                                       "torch": partial(torch.tanh, xt, out=ot)}
-            cases[f"sigmoid {where}"] = {"numpy": partial(sigmoid_into, x, out),
+            cases[f"sigmoid {where}"] = {"numpy": partial(_sigmoid, x),
                                          "torch": partial(torch.sigmoid, xt, out=ot)}
     return cases
 

@@ -25,7 +25,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench import cells  # noqa: E402
+from bench import cells, train_step  # noqa: E402
 from tinygrad_rnn.speed import memory  # noqa: E402
 
 IMPL_ORDER = cells.IMPLS
@@ -145,9 +145,11 @@ def _ratio(rows: list[dict], cell: str, size: str, impl: str, dtype: str = "floa
     return None
 
 
-def targets(rows: list[dict], scaling: list[dict], peaks: list[dict]) -> list[list[str]]:
+def targets(rows: list[dict], scaling: list[dict], peaks: list[dict],
+            steps: list[dict] | None = None) -> list[list[str]]:
     """[target, measured, met] for every target of the issue this run can judge."""
     out: list[list[str]] = []
+    steps = steps or []
 
     def add(name: str, value: float | None, limit: float, fmt: str = "{:.2f}x") -> None:
         if value is not None:
@@ -158,9 +160,21 @@ def targets(rows: list[dict], scaling: list[dict], peaks: list[dict]) -> list[li
             ratio = _ratio(rows, cell, size, "tinygrad_rnn")
             add(f"{cell} default <= {limit}x numpy at {size}", ratio, limit)
     for cell in ("lstm", "elman", "gru"):
-        for size, limit in (("medium", 1.15), ("tiny", 2.5)):
-            ratio = _ratio(rows, cell, size, "tinygrad fused")
-            add(f"{cell} fused <= {limit}x numpy at {size}", ratio, limit)
+        for dtype in ("float64", "float32"):
+            for size, limit in (("tiny", 1.6), ("small", 1.6), ("medium", 1.1), ("long", 1.1)):
+                ratio = _ratio(rows, cell, size, "tinygrad sequence", dtype)
+                add(f"{cell} sequence <= {limit}x numpy at {size}, {dtype}", ratio, limit)
+        pairs = [(r["vs_numpy"] / q, r["size"]) for r in rows if r["cell"] == cell and r["dtype"] == "float64"
+                 and r["impl"] == "tinygrad sequence" and r["threads"] == 1
+                 and (q := _ratio(rows, cell, r["size"], "torch nn"))]
+        if pairs:
+            worst, where = max(pairs)
+            add(f"{cell} sequence faster than torch nn at every size, float64 (worst: {where})", worst, 1.0,
+                "{:.2f}x torch's time")
+    for r in steps:
+        if r["impl"] == "tinygrad sequence" and r["vs_torch"] is not None:
+            add("Adam step of the adding task (LSTM H=16, T=50, B=32, float64) <= 0.6x torch.nn.LSTM's",
+                r["vs_torch"], 0.6)
     for cell in ("lstm", "elman"):
         for peer in ("torch primitive", "hips autograd"):
             pairs = [(r, _ratio(rows, cell, r["size"], peer, r["dtype"])) for r in rows
@@ -170,23 +184,35 @@ def targets(rows: list[dict], scaling: list[dict], peaks: list[dict]) -> list[li
                 worst, where = max(pairs)
                 add(f"{cell} default faster than {peer} everywhere (worst: {where})", worst, 1.0,
                     "{:.2f}x the peer's time")
-    for impl in ("tinygrad_rnn", "tinygrad lean", "tinygrad fused"):
+    for impl in ("tinygrad_rnn", "tinygrad lean", "tinygrad sequence"):
         t = {r["T"]: r["seconds"] for r in scaling if r["impl"] == impl}
         if 1000 in t and 4000 in t:
             add(f"{impl}: time(T=4000) / time(T=1000) <= 4.4", t[4000] / t[1000], 4.4, "{:.2f}")
     for r in peaks:
-        if r["impl"] in ("tinygrad lean", "tinygrad fused lean"):
+        if r["impl"] in ("tinygrad lean", "tinygrad sequence"):
             add(f"{r['impl']}: peak memory at long <= 2x numpy ({r['cell']})", r["vs_numpy"], 2.0)
     return out
+
+
+def torch_float32_wins(rows: list[dict]) -> list[str]:
+    """A line naming where torch.nn's float32 (oneDNN's kernel for the LSTM) beats the sequence layer."""
+    got = {(r["cell"], r["size"], r["impl"]): r["seconds"] for r in rows
+           if r["dtype"] == "float32" and r["threads"] == 1}
+    wins = [f"{cell} {size} ({got[cell, size, 'torch nn'] / s:.2f}x our time)"
+            for (cell, size, impl), s in got.items()
+            if impl == "tinygrad sequence" and got.get((cell, size, "torch nn"), s) < s]
+    if not any(impl == "torch nn" for _, _, impl in got):
+        return []
+    return [f"torch nn, float32, faster than the sequence layer at: {', '.join(wins) or 'no size'}.", ""]
 
 
 def system_malloc_targets(rows: list[dict]) -> list[list[str]]:
     """The medium-size targets again, from the run with the system's malloc settings."""
     out = []
-    for impl, limit in (("tinygrad_rnn", 1.3), ("tinygrad lean", 1.3), ("tinygrad fused", 1.15)):
+    for impl, limit in (("tinygrad_rnn", 1.3), ("tinygrad lean", 1.3), ("tinygrad sequence", 1.1)):
         for cell in ("lstm", "elman", "gru"):
             ratio = _ratio(rows, cell, "medium", impl)
-            if ratio is not None and (cell != "gru" or impl == "tinygrad fused"):
+            if ratio is not None and (cell != "gru" or impl == "tinygrad sequence"):
                 out.append([f"{cell} {impl.replace('tinygrad_rnn', 'default')} <= {limit}x numpy at medium, "
                             f"{RETAIN_ENV}=0", f"{ratio:.2f}x", "yes" if ratio <= limit else "**no**"])
     return out
@@ -277,6 +303,7 @@ def main(argv: list[str] | None = None) -> None:
         scaling = cells.time_scaling(repeats=repeats, progress=say)
         peaks = cells.peak_memory("lstm") + cells.peak_memory("elman")
         system_rows = _system_malloc_rows(repeats, say)
+    step_rows = train_step.run(repeats, progress=say)
     elapsed = time.perf_counter() - started
     load1 = os.getloadavg()
 
@@ -301,7 +328,7 @@ def main(argv: list[str] | None = None) -> None:
         f"- load average (1 min) at start {load0[0]:.2f}, at end {load1[0]:.2f}: other work on the machine "
         "slows every implementation; ratios are more stable than times", "",
     ]
-    target_rows = targets(rows, scaling, peaks) + system_malloc_targets(system_rows)
+    target_rows = targets(rows, scaling, peaks, step_rows) + system_malloc_targets(system_rows)
     if target_rows:
         lines += ["## Targets (float64, one BLAS thread, this run)", "",
                   *_table(["target", "measured", "met"], target_rows), ""]
@@ -316,10 +343,23 @@ def main(argv: list[str] | None = None) -> None:
               "Implementations: `numpy` hand-written (the bar); `tinygrad_rnn` the default primitive-op "
               "cells of tinygrad_rnn.nn, `loss.backward()`; `tinygrad lean` the same recorded inside "
               "`tg.lean()` (the graph keeps only the values some backward needs) with "
-              "`backward(keep_intermediate=False)`; `tinygrad fused` the cells made with `fused=True` "
-              "(one op per step); `torch nn` torch.nn.RNN/LSTM/GRU (no dampened cell there); "
+              "`backward(keep_intermediate=False)`; `tinygrad sequence` the whole-sequence layers "
+              "tg.nn.RNN/LSTM/GRU/DampenedRNN (one op per call, hand-written BPTT); "
+              "`torch nn` torch.nn.RNN/LSTM/GRU (no dampened cell there); "
               "`torch primitive` the same cell from eager torch ops step by step; `hips autograd` the "
-              "same cell with autograd.numpy. Sizes (B, I, H, T).", "", *cell_tables(rows)]
+              "same cell with autograd.numpy. Sizes (B, I, H, T).", "", *cell_tables(rows),
+              *torch_float32_wins(rows)]
+    if step_rows:
+        body = [[r["impl"], f"{r['seconds'] * 1e3:.2f}",
+                 "" if r["vs_torch"] is None else f"{r['vs_torch']:.2f}x"] for r in step_rows]
+        lines += ["## One Adam training step (bench/train_step.py)", "",
+                  "The adding task as `tinygrad-rnn train` runs it (LSTM H=16, T=50, B=32, float64): "
+                  "forward, MSE at the last step, backward, clipping, Adam. `tinygrad sequence` is "
+                  "train's default (the layer), `tinygrad_rnn` its --no-fused (the primitive cell); "
+                  "`torch nn` torch.nn.LSTM + Linear with the same weights and torch.optim.Adam. One thread, "
+                  "CPU time, "
+                  f"median of {step_rows[0]['repeats']} rounds.", "",
+                  *_table(["implementation", "median ms", "x torch nn"], body), ""]
     if system_rows:
         lines += [f"## With the system's malloc settings ({RETAIN_ENV}=0)", "",
                   "The tables above run, like any process after its first `backward()`, with glibc's "

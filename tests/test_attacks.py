@@ -20,8 +20,9 @@ from tinygrad_rnn.nn import (
     mse_loss,
     unroll,
 )
+from tinygrad_rnn.nn.cells import CELLS
 from tinygrad_rnn.optim import SGD, Adam, clip_grad_norm, clip_grad_value
-from tinygrad_rnn.speed.fused import make_cell
+from tinygrad_rnn.speed.sequence import LAYERS
 
 DOCUMENTED = (TypeError, ValueError, IndexError)
 
@@ -160,13 +161,15 @@ def test_losses(p, y, name, reduction):
         _attack(lambda: out.backward(), name, "backward")
 
 
-@given(kind=st.sampled_from(["dampened", "elman", "lstm", "gru"]), fused=st.booleans(),
+@given(kind=st.sampled_from(["dampened", "elman", "lstm", "gru"]), layer=st.booleans(),
        x=st.one_of(float_arrays(), HOSTILE), state=st.one_of(HOSTILE, st.tuples(HOSTILE, HOSTILE)))
-def test_cells_given_hostile_inputs_and_states(kind, fused, x, state):
-    cell = make_cell(kind, 3, 2, fused=fused, rng=0)
-    out = _attack(lambda: cell(x, state), "Cell", "Tensor")
+def test_cells_given_hostile_inputs_and_states(kind, layer, x, state):
+    """The cells, and their whole-sequence layers (which check a state with the cell's check)."""
+    cell = (LAYERS if layer else CELLS)[kind](3, 2, rng=0)
+    out = _attack(lambda: cell(x, state), "Cell", "Tensor", "RNN", "LSTM", "GRU")
     if out is not None and _is_plain_finite(x if isinstance(x, tg.Tensor) else tg.Tensor(np.ones(1))):
-        parts = out if isinstance(out, tuple) else (out,)
+        parts = [p for q in (out if isinstance(out, tuple) else (out,))
+                 for p in (q if isinstance(q, tuple) else (q,))]
         assert all(p.shape[-1] == 2 for p in parts)
 
 
@@ -175,7 +178,7 @@ def test_cells_given_hostile_inputs_and_states(kind, fused, x, state):
        state=st.one_of(st.none(), HOSTILE), truncate=st.sampled_from([None, 1, 0, -1, 2.5, "2"]))
 def test_unroll(kind, xs, state, truncate):
     assume(not _ragged(state))  # nn/unroll.py's (issue 19): see the xfail at the end
-    cell = make_cell(kind, 3, 2, rng=0)
+    cell = CELLS[kind](3, 2, rng=0)
     _attack(lambda: unroll(cell, xs, state=state, truncate=truncate), "unroll", "Cell", "Tensor")
 
 
@@ -237,7 +240,7 @@ def test_gradcheck(x):
 def test_the_fuzzers_reach_the_checks(kind):
     # a hostile call that used to slip through is now refused by name (the fuzzer's assertion has teeth)
     with pytest.raises(TypeError, match="Cell: the state must be"):
-        make_cell(kind, 3, 2, rng=0)(np.ones((2, 3)), "h")
+        CELLS[kind](3, 2, rng=0)(np.ones((2, 3)), "h")
 
 
 # ---- what the fuzzers found in the engine (engine/ files: the lead's), kept here as xfails ----
@@ -256,4 +259,4 @@ def test_engine_a_shape_argument_of_the_wrong_type_names_the_op(op, arg):
                           "a raw ValueError naming nothing of ours", strict=False)
 def test_unroll_a_ragged_state_names_unroll():
     with pytest.raises(DOCUMENTED, match="unroll|Cell|Tensor"):
-        unroll(make_cell("elman", 3, 2, rng=0), np.ones((2, 1, 3)), state=[[1.0, 2.0], [3.0]])
+        unroll(CELLS["elman"](3, 2, rng=0), np.ones((2, 1, 3)), state=[[1.0, 2.0], [3.0]])

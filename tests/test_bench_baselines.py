@@ -111,9 +111,9 @@ def test_gradients_match_pytorch_modules(cell):
 def test_bench_runs_every_cell_and_its_gradients_agree_with_the_baseline():
     from bench import cells
     rows = cells.time_cells(sizes={"tiny": cells.SIZES["tiny"]}, dtypes=(np.float64,), threads=None,
-                            repeats=1, impls=("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad fused"))
+                            repeats=1, impls=("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad sequence"))
     assert {(r["cell"], r["impl"]) for r in rows} == {
-        (c, i) for c in cells.CELLS for i in ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad fused")}
+        (c, i) for c in cells.CELLS for i in ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad sequence")}
     assert all(r["grads_agree"] for r in rows if r["impl"] != "numpy")
     assert all(r["vs_numpy"] == 1.0 for r in rows if r["impl"] == "numpy")
 
@@ -135,3 +135,26 @@ def test_targets_are_judged_against_their_limits():
     assert slower == ["**no**"]  # 3.9 / 3.0 at tiny: slower than the peer there
     assert judged["tinygrad_rnn: time(T=4000) / time(T=1000) <= 4.4"] == "**no**"
     assert judged["tinygrad lean: peak memory at long <= 2x numpy (lstm)"] == "yes"
+
+
+def test_the_sequence_layer_targets_are_judged_per_dtype_against_torch_and_for_the_adam_step():
+    from bench import run
+
+    def row(size, impl, ratio, dtype="float64", seconds=1.0):
+        return {"cell": "lstm", "size": size, "impl": impl, "dtype": dtype, "threads": 1, "vs_numpy": ratio,
+                "seconds": seconds}
+    rows = [row("medium", "tinygrad sequence", 1.05), row("tiny", "tinygrad sequence", 1.7),
+            row("medium", "tinygrad sequence", 1.2, "float32", 2.0), row("medium", "torch nn", 1.5),
+            row("tiny", "torch nn", 1.6), row("medium", "torch nn", 0.5, "float32", 1.0)]
+    steps = [{"impl": "tinygrad sequence", "vs_torch": 0.5}, {"impl": "torch nn", "vs_torch": 1.0}]
+    judged = {name: met for name, _, met in run.targets(rows, [], [], steps)}
+    assert judged["lstm sequence <= 1.1x numpy at medium, float64"] == "yes"
+    assert judged["lstm sequence <= 1.6x numpy at tiny, float64"] == "**no**"
+    assert judged["lstm sequence <= 1.1x numpy at medium, float32"] == "**no**"
+    # 1.7 / 1.6 at tiny: slower than torch.nn.LSTM there
+    assert judged["lstm sequence faster than torch nn at every size, float64 (worst: tiny)"] == "**no**"
+    adam = "Adam step of the adding task (LSTM H=16, T=50, B=32, float64) <= 0.6x torch.nn.LSTM's"
+    assert judged[adam] == "yes"
+    assert run.torch_float32_wins(rows)[0] == ("torch nn, float32, faster than the sequence layer at: "
+                                               "lstm medium (0.50x our time).")
+

@@ -46,7 +46,7 @@ def test_bad_arguments_exit_2_with_the_reason(argv, message, capsys):
 
 def test_one_implementation_is_built_alone_and_does_the_baselines_work():
     p, xs = cells._problem("elman", cells.SIZES["tiny"], np.float64)
-    step = cells.implementation("tinygrad fused", "elman", p, xs)
+    step = cells.implementation("tinygrad sequence", "elman", p, xs)
     assert step() == pytest.approx(baselines.elman(p, xs)[0], rel=1e-12)
     with pytest.raises(ValueError, match="bench: unknown implementation 'jax'"):
         cells.implementation("jax", "elman", p, xs)

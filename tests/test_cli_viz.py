@@ -86,7 +86,8 @@ def test_gradcheck_passes_every_op_and_cell():
     rows = [line.split() for line in r.stdout.splitlines()[1:-1]]
     names = {" ".join(row[:-3]) for row in rows}
     for name in ("matmul", "getitem (slice)", "sigmoid", "lstm cell (T=3)", "gru cell (T=3)",
-                 "dampened cell (T=3)", "elman cell (T=3)", "lstm cell fused (T=3)"):
+                 "dampened cell (T=3)", "elman cell (T=3)", "lstm sequence layer (T=3)",
+                 "dampened sequence layer (T=3)"):
         assert name in names
     assert all(row[-3] == "ok" for row in rows)
     assert r.stdout.splitlines()[-1] == f"{len(rows)} of {len(rows)} passed"

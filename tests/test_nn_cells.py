@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import tinygrad_rnn as tg
 from tinygrad_rnn.engine.autograd import toposort
 from tinygrad_rnn.nn import DampenedCell, ElmanCell, GRUCell, LSTMCell, LSTMState, unroll
-from tinygrad_rnn.speed.fused import make_cell
+from tinygrad_rnn.nn.cells import CELLS
 
 
 def _sig(a):
@@ -46,7 +46,7 @@ def h_mat(h, U, k, H):
     return h @ U[:, k * H:(k + 1) * H]
 
 
-def _make(kind, n_in, H, seed, fused=False, **kw):
+def _make(kind, n_in, H, seed, **kw):
     rng = np.random.default_rng(seed)
     base, _, variant = kind.partition("-")
     if kind == "dampened":
@@ -55,7 +55,7 @@ def _make(kind, n_in, H, seed, fused=False, **kw):
         kw = {"lam": 0.3, "learn_lam": False, **kw}
     if variant.endswith("sigmoid"):
         kw = {"activation": "sigmoid", **kw}
-    return make_cell(base, n_in, H, fused=fused, rng=rng, **kw)
+    return CELLS[base](n_in, H, rng=rng, **kw)
 
 
 KINDS = ["dampened", "dampened-fixed-sigmoid", "elman", "elman-sigmoid", "lstm", "gru"]
@@ -103,10 +103,10 @@ def test_unrolled_cell_gradients_match_finite_differences(kind, T, B, n_in, H, s
     assert tg.gradcheck(run, [*params, xs, h0] + ([c0] if is_lstm else []), atol=1e-7, rtol=1e-6)
 
 
-@given(kind=st.sampled_from(KINDS), fused=st.booleans(), T=st.integers(2, 5), B=st.integers(1, 2),
+@given(kind=st.sampled_from(KINDS), T=st.integers(2, 5), B=st.integers(1, 2),
        H=st.integers(1, 3), seed=st.integers(0, 2**16))
-def test_a_lean_unroll_gives_the_default_gradients_and_frees_the_step_internals(kind, fused, T, B, H, seed):
-    cell = _make(kind, 3, H, seed, fused=fused)
+def test_a_lean_unroll_gives_the_default_gradients_and_frees_the_step_internals(kind, T, B, H, seed):
+    cell = _make(kind, 3, H, seed)
     xs = tg.Tensor(np.random.default_rng(seed + 1).standard_normal((T, B, 3)), requires_grad=True)
     grads, kept = [], []
     for lean in (False, True):
@@ -121,7 +121,7 @@ def test_a_lean_unroll_gives_the_default_gradients_and_frees_the_step_internals(
         kept.append(sum(t.has_value for t in toposort(loss)))
     for a, b in zip(*grads):
         np.testing.assert_array_equal(a, b)
-    assert kept[1] < kept[0] or fused  # a fused step has no internals to free
+    assert kept[1] < kept[0]
 
 
 def _graph(root):

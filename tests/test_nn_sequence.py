@@ -181,7 +181,7 @@ def test_large_inputs_saturate_without_overflow():
     (lambda m: m(np.zeros((4, 2))), tg.ShapeError, ["LSTM", "(T, B, input_size=3)", "(4, 2)"]),
     (lambda m: m(np.zeros((4, 2, 5))), tg.ShapeError, ["input_size=3", "(4, 2, 5)"]),
     (lambda m: m(np.zeros((0, 2, 3))), tg.ShapeError, ["T >= 1"]),
-    (lambda m: m(np.zeros((4, 2, 3)), np.zeros((2, 5))), TypeError, ["pair (h, c)"]),
+    (lambda m: m(np.zeros((4, 2, 3)), np.zeros((2, 5))), TypeError, ["pair (h, c)", "got a ndarray"]),
     (lambda m: m(np.zeros((4, 2, 3)), (np.zeros((2, 5)), np.zeros((3, 5)))), tg.ShapeError,
      ["state c", "(2, 5)", "(3, 5)"]),
     (lambda m: m(np.zeros((4, 2, 3)), truncate=0), ValueError, ["truncate", "positive"]),
@@ -193,8 +193,23 @@ def test_bad_input_is_refused_clearly(call, error, words):
         assert w in str(e.value)
 
 
+@pytest.mark.parametrize("kind", ["dampened", "elman", "lstm", "gru"])
+def test_the_layer_checks_a_state_as_its_cell_does(kind):
+    layer = LAYERS[kind](I, 4, rng=0)
+    ints = tg.Tensor(np.zeros((2, 4), dtype=np.int64))
+    one = [np.zeros((3, 4)), np.zeros((2, 5)), "h", ints, (np.zeros((2, 4)), np.zeros((2, 4)))]
+    pair = [np.zeros((2, 4)), (np.zeros((2, 5)), np.zeros((2, 4))), (np.zeros((2, 4)), "c"), (ints, ints),
+            (np.zeros((2, 4)),) * 3]
+    for state in pair if kind == "lstm" else one:
+        with pytest.raises((TypeError, tg.ShapeError)) as by_cell:
+            layer.cell(np.zeros((2, I)), state)
+        with pytest.raises(type(by_cell.value)) as by_layer:
+            layer(np.zeros((5, 2, I)), state)
+        assert str(by_layer.value) == str(by_cell.value)
+
+
 def test_a_one_state_layer_refuses_a_pair():
-    with pytest.raises(TypeError, match=r"RNN: the state must be one \(B, H\) Tensor h"):
+    with pytest.raises(TypeError, match=r"ElmanCell: the state must be one Tensor h .* got 2 items"):
         tg.nn.RNN(3, 5, rng=0)(np.zeros((2, 1, 3)), (np.zeros((1, 5)), np.zeros((1, 5))))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..nn.cells import CELLS
-from ..speed.fused import make_cell
+from ..speed.sequence import LAYERS
 
 
 def _op_cases(rng: np.random.Generator) -> list[tuple[str, Callable[..., Any], list[np.ndarray]]]:
@@ -49,13 +49,13 @@ def _op_cases(rng: np.random.Generator) -> list[tuple[str, Callable[..., Any], l
     ]
 
 
-def _cell_case(kind: str, rng: np.random.Generator, fused: bool = False
+def _cell_case(kind: str, rng: np.random.Generator, layer: bool = False
                ) -> tuple[str, Callable[..., Any], list[Any]]:
     """An unrolled cell (3 steps, batch 2): d loss / d (inputs, initial state, every parameter);
-    fused: the cell's one-op-per-step version."""
+    layer: the cell's whole-sequence layer (one op with a hand-written BPTT) instead."""
     from .. import nn
     from ..engine.tensor import Tensor
-    cell = make_cell(kind, 2, 3, fused=fused, rng=np.random.default_rng(int(rng.integers(1 << 30))))
+    cell = (LAYERS if layer else CELLS)[kind](2, 3, rng=np.random.default_rng(int(rng.integers(1 << 30))))
     xs = Tensor(rng.standard_normal((3, 2, 2)), requires_grad=True)
     parts = [Tensor(rng.standard_normal((2, 3)) * 0.5, requires_grad=True)
              for _ in range(2 if kind == "lstm" else 1)]
@@ -63,17 +63,19 @@ def _cell_case(kind: str, rng: np.random.Generator, fused: bool = False
 
     def fn(xs: Tensor, *rest: Tensor) -> Tensor:
         state = nn.LSTMState(*rest[:2]) if kind == "lstm" else rest[0]
+        if layer:
+            return (cell(xs, state)[0] * weights).sum()
         hs, _ = nn.unroll(cell, xs, state)
         return sum((h * weights).sum() for h in hs)
 
-    return f"{kind} cell{' fused' if fused else ''} (T=3)", fn, [xs, *parts, *cell.parameters()]
+    return f"{kind} {'sequence layer' if layer else 'cell'} (T=3)", fn, [xs, *parts, *cell.parameters()]
 
 
 def run_checks() -> list[tuple[str, bool, str, float]]:
     """(name, passed, message, seconds) for every op and cell."""
     from ..gradcheck import GradcheckError, gradcheck
     rng = np.random.default_rng(0)
-    cases = _op_cases(rng) + [_cell_case(k, rng, fused) for fused in (False, True) for k in CELLS]
+    cases = _op_cases(rng) + [_cell_case(k, rng, layer) for layer in (False, True) for k in CELLS]
     results = []
     for name, fn, inputs in cases:
         start = time.perf_counter()
@@ -90,7 +92,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return sub.add_parser(
         "gradcheck", help="check every op and cell against finite differences",
         description="Compare autograd with central finite differences (float64) for every primitive "
-        "op (with broadcasting) and for every cell, primitive and fused, unrolled over 3 steps "
+        "op (with broadcasting) and for every cell, unrolled over 3 steps and as its whole-sequence layer "
         "(gradients with respect to inputs, initial state and parameters). Prints a table; exits 1 "
         "if any check fails.")
 

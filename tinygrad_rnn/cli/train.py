@@ -56,7 +56,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=positive_int, help="iterations between evaluations")
     p.add_argument("--keep-going", action="store_true", help="train all iterations even once solved")
     p.add_argument("--no-fused", dest="fused", action="store_false",
-                   help="build each step from primitive ops (the drawable graph; slower)")
+                   help="unroll the cell's primitive ops (the drawable graph; slower) instead of its "
+                        "whole-sequence layer (one op per batch, the same numbers)")
     p.add_argument("--text", help="chars only: train on this text file instead of the generated corpus")
     p.add_argument("--heldout", action="store_true",
                    help="embedded_reber only: test on strings that training never shows (the paper's "

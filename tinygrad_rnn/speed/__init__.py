@@ -1,4 +1,5 @@
-"""Opt-in speed, skipped on a first reading: lean graphs, fused cells and their kernels, memory retention."""
+"""Opt-in speed, skipped on a first reading: lean graphs, the whole-sequence layers and their
+hand-written BPTT (sequence.py, bptt.py), memory retention."""
 
 from . import memory
 

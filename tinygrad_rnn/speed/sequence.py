@@ -32,7 +32,6 @@ class SequenceLayer(Module):
     cell_type: type = ElmanCell
     op: type[Function] = ElmanSequence
     weights: tuple[str, ...] = ("W", "U", "b")  # the op's parameter inputs, in its order
-    state_names: tuple[str, ...] = ("h",)
 
     def __init__(self, cell: Any) -> None:
         if not isinstance(cell, self.cell_type):
@@ -92,7 +91,7 @@ class SequenceLayer(Module):
 
     # ---- checking what comes in ------------------------------------------------------------
     def _inputs(self, xs: Any, state: Any, truncate: Any) -> tuple[Tensor, tuple[Tensor, ...]]:
-        """xs as a (T, B, I) Tensor of the layer's dtype and the state's parts, checked."""
+        """xs as a (T, B, I) Tensor and the state's parts (zeros if None), checked."""
         who = type(self).__name__
         if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer))
                                      or truncate < 1):
@@ -100,28 +99,14 @@ class SequenceLayer(Module):
                              f"got {truncate!r}")
         if isinstance(xs, (list, tuple)) and any(isinstance(x, Tensor) for x in xs):
             xs = stack(list(xs))  # a sequence of (B, I) steps; their gradients flow back through the stack
-        xs = xs if isinstance(xs, Tensor) else Tensor(np.asarray(xs), dtype=self.dtype)
+        xs = xs if isinstance(xs, Tensor) else Tensor(xs, dtype=self.dtype)
         if xs.ndim != 3 or xs.shape[2] != self.input_size or xs.shape[0] == 0:
             raise ShapeError(f"{who}: xs must have shape (T, B, input_size={self.input_size}) with T >= 1, "
                              f"got {xs.shape} (one step at a time: use {who}.cell)")
-        names = self.state_names
-        shape = (xs.shape[1], self.hidden_size)
         if state is None:
-            return xs, tuple(Tensor(np.zeros(shape, dtype=self.dtype)) for _ in names)
-        single = len(names) == 1
-        if single and isinstance(state, (tuple, list)) or not single and not (
-                isinstance(state, (tuple, list)) and len(state) == len(names)):
-            want = "one (B, H) Tensor h" if single else f"a pair ({', '.join(names)}) such as LSTMState"
-            raise TypeError(f"{who}: the state must be {want}, each of shape {shape} for xs {xs.shape}; "
-                            f"got a {type(state).__name__}")
-        parts = []
-        for name, part in zip(names, (state,) if single else state):
-            part = part if isinstance(part, Tensor) else Tensor(np.asarray(part), dtype=self.dtype)
-            if part.shape != shape:
-                raise ShapeError(f"{who}: state {name} must have shape (B, hidden_size) = {shape} for xs of "
-                                 f"shape {xs.shape}, got {part.shape}")
-            parts.append(part)
-        return xs, tuple(parts)
+            zeros = np.zeros((xs.shape[1], self.hidden_size), dtype=self.dtype)
+            return xs, tuple(Tensor(zeros) for _ in self._cell.state_parts)
+        return xs, self._cell._checked(xs.data[0], state)[1]  # the state checked as the cell checks it
 
 
 class DampenedRNN(SequenceLayer):
@@ -154,7 +139,7 @@ class LSTM(SequenceLayer):
     """The LSTMCell over a whole sequence (torch.nn.LSTM): z = x_t W + h_{t-1} U + b cut into i, f, g, o;
     c_t = f c_{t-1} + i g, h_t = o tanh(c_t); one op per call. The state is LSTMState(h, c)."""
 
-    cell_type, op, state_names = LSTMCell, LSTMSequence, ("h", "c")
+    cell_type, op = LSTMCell, LSTMSequence
 
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0, rng: Any = None,
                  dtype: Any = np.float64) -> None:
