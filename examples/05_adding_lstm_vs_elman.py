@@ -82,7 +82,7 @@ fig
 # ||dL/dh_t|| on a fixed probe batch (loss at the last step), before and after training.
 # The marked values sit anywhere in the sequence, so the gradient must reach every step.
 # (`train` measures it on the primitive-op graph, where every h_t holds its gradient; the
-# fused LSTM step used for speed hands the state on without one.)
+# whole-sequence layer it trains with runs all T steps inside one op.)
 
 # %%
 flows = {f"{cell} {when}": getattr(r, f"grad_flow_{when}") for cell, r in results.items()
