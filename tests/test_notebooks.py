@@ -74,8 +74,14 @@ def executed(tmp_path_factory, request):
     mp.delenv("MPLBACKEND", raising=False)  # let ipykernel choose its inline backend
     mp.delenv("TG_OUT", raising=False)
     done = {}
-    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
-    say = terminal.write_line if terminal is not None else print  # shown even while output is captured
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+
+    def say(line: str) -> None:  # on the terminal even while pytest captures output
+        if capture is None:
+            print(line)
+            return
+        with capture.global_and_fixture_disabled():
+            print(line, flush=True)
 
     async def run(name: str, slots: asyncio.Semaphore) -> None:
         async with slots:
