@@ -122,6 +122,8 @@ def test_one_node_per_call_named_for_what_it_is(kind, cell_name):
     assert node.op == f"{kind} sequence, T=7"
     assert {id(p) for p in node.parents if p.requires_grad} == {id(p) for p in layer.parameters()}
     assert all(p.is_leaf for p in node.parents)  # xs, the zero state and the weights: nothing else recorded
+    names = [p.name for p in node.parents]
+    assert names[:3] == (["xs", "h_0", "c_0"] if kind == "lstm" else ["xs", "h_0", names[2]])
     (out ** 2).sum().backward()
     assert all(p.grad is not None and np.any(p.grad != 0) for p in layer.parameters())
     source = tg.viz.draw(out).source

@@ -99,13 +99,13 @@ class SequenceLayer(Module):
                              f"got {truncate!r}")
         if isinstance(xs, (list, tuple)) and any(isinstance(x, Tensor) for x in xs):
             xs = stack(list(xs))  # a sequence of (B, I) steps; their gradients flow back through the stack
-        xs = xs if isinstance(xs, Tensor) else Tensor(xs, dtype=self.dtype)
+        xs = xs if isinstance(xs, Tensor) else Tensor(xs, dtype=self.dtype, name="xs")
         if xs.ndim != 3 or xs.shape[2] != self.input_size or xs.shape[0] == 0:
             raise ShapeError(f"{who}: xs must have shape (T, B, input_size={self.input_size}) with T >= 1, "
                              f"got {xs.shape} (one step at a time: use {who}.cell)")
         if state is None:
             zeros = np.zeros((xs.shape[1], self.hidden_size), dtype=self.dtype)
-            return xs, tuple(Tensor(zeros) for _ in self._cell.state_parts)
+            return xs, tuple(Tensor(zeros, name=f"{part}_0") for part in self._cell.state_parts)
         return xs, self._cell._checked(xs.data[0], state)[1]  # the state checked as the cell checks it
 
 
