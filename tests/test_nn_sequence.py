@@ -6,6 +6,8 @@ by nn.unroll, to 1e-10 in float64. Then finite differences, float32, the drawing
 state_dict shared with the cell, and the errors.
 """
 
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -168,6 +170,22 @@ def test_a_sequence_of_steps_and_no_grad():
         out2, state = layer(np.stack([s.data for s in steps]))
     assert not out2.requires_grad and out2.is_leaf and not state.c.requires_grad
     np.testing.assert_array_equal(out2.data, out.data)
+
+
+@pytest.mark.parametrize("kind", ["elman", "lstm", "gru", "dampened"])
+def test_inside_lean_the_layer_gives_the_same_gradients(kind):
+    layer = LAYERS[kind](I, 4, rng=0)
+    xs = np.random.default_rng(9).standard_normal((6, 2, I))
+    grads = []
+    for lean in (False, True):
+        layer.zero_grad()
+        with tg.lean() if lean else contextlib.nullcontext():
+            out, _ = layer(xs)
+            loss = (out ** 2).sum()
+        loss.backward(keep_intermediate=not lean)
+        grads.append([p.grad for p in layer.parameters()])
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_large_inputs_saturate_without_overflow():
