@@ -149,6 +149,11 @@ def _num(x: Any, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
+def _secs(x: float) -> str:
+    """Seconds: whole above 10, one decimal below."""
+    return f"{x:,.0f}" if x >= 10 else f"{x:.1f}"
+
+
 def _run(rec: dict[str, Any], cell: str, seed: int) -> dict[str, Any]:
     for r in rec["runs"]:
         if r["settings"]["cell"] == cell and r["settings"]["seed"] == seed:
@@ -168,7 +173,7 @@ def value(records: dict[str, dict[str, Any]], ref: str) -> str:
         row = rec["cells"][cell]
         if field == "solved":
             return f"{row['solved']} of {row['runs']}"
-        return _num(row[field])
+        return _secs(row[field]) if field == "median_seconds" else _num(row[field])
     cell, seed, key = parts[0], int(parts[1]), parts[2]
     r = _run(rec, cell, seed)
     m = re.fullmatch(r"gradflow_(start|end)_(\d+)", key)
@@ -176,6 +181,8 @@ def value(records: dict[str, dict[str, Any]], ref: str) -> str:
         flow = r[f"grad_flow_{m.group(1)}"]
         row = flow[len(flow) - 1 - int(m.group(2))]
         return f"{(row[0] if isinstance(row, list) else row):.1e}"
+    if key == "seconds" or (len(parts) == 2 and parts[1] == "median_seconds"):
+        return _secs(r[key])
     if key in r:
         return _num(r[key])
     return _num(r["final"]["numbers"][key])
@@ -192,7 +199,7 @@ def table(rec: dict[str, Any]) -> str:
         seeds = " / ".join(f"{_num(r['solved_after'])}" if r["solved"] else "not solved" for r in runs)
         finals = " / ".join(_num(f) for f in row["final"])
         lines.append(f"| {cell} | {row['solved']} of {row['runs']} | {seeds} | {finals} | "
-                     f"{_num(row['median_seconds'], 2)} |")
+                     f"{_secs(row['median_seconds'])} |")
     return "\n".join(lines)
 
 
@@ -206,7 +213,7 @@ def runs_table(rec: dict[str, Any]) -> str:
         clipped = "—" if r["clipped_fraction"] is None else f"{r['clipped_fraction']:.0%}"
         lines.append(f"| {r['settings']['cell']} | {r['settings']['seed']} | {_num(r['sequences'])} | "
                      f"{_num(r['solved_after'])} | {_num(r['final']['numbers'].get(m['key']))} | {clipped} | "
-                     f"{_num(r['max_grad_norm'])} | {_num(r['seconds'], 2)} |")
+                     f"{_num(r['max_grad_norm'])} | {_secs(r['seconds'])} |")
     return "\n".join(lines)
 
 
