@@ -37,7 +37,7 @@ class SequenceLayer(Module):
         if not isinstance(cell, self.cell_type):
             raise TypeError(f"{type(self).__name__}: expects a {self.cell_type.__name__} to take the "
                             f"parameters of, got {type(cell).__name__}")
-        object.__setattr__(self, "_cell", cell)  # not walked: its tensors are this layer's own below
+        self._cell = cell  # private, so not walked: its tensors are this layer's own, below
         self.input_size, self.hidden_size, self.dtype = cell.input_size, cell.hidden_size, cell.dtype
         for key, value in vars(cell).items():
             if isinstance(value, Tensor):  # parameters, and buffers such as a fixed lam
@@ -119,7 +119,6 @@ class DampenedRNN(SequenceLayer):
         super().__init__(DampenedCell(input_size, hidden_size, lam, learn_lam, activation, rng, dtype))
 
 
-
 class RNN(SequenceLayer):
     """The Elman network over a whole sequence (torch.nn.RNN): h_t = s(x_t W + h_{t-1} U + b),
     s = tanh (nonlinearity="tanh"), "relu" or "sigmoid"; one op per call."""
@@ -137,14 +136,14 @@ class RNN(SequenceLayer):
 
 class LSTM(SequenceLayer):
     """The LSTMCell over a whole sequence (torch.nn.LSTM): z = x_t W + h_{t-1} U + b cut into i, f, g, o;
-    c_t = f c_{t-1} + i g, h_t = o tanh(c_t); one op per call. The state is LSTMState(h, c)."""
+    c_t = f c_{t-1} + i g, h_t = o tanh(c_t); one op per call. The state is LSTMState(h, c).
+    forget_bias is added to b's forget block, as in LSTMCell (0 gives PyTorch's initialisation)."""
 
     cell_type, op = LSTMCell, LSTMSequence
 
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0, rng: Any = None,
                  dtype: Any = np.float64) -> None:
         super().__init__(LSTMCell(input_size, hidden_size, forget_bias=forget_bias, rng=rng, dtype=dtype))
-
 
     def forward(self, xs: Any, state: Any = None, truncate: int | None = None) -> tuple[Tensor, LSTMState]:
         """(outputs h_1..h_T as one (T, B, H) Tensor, LSTMState(h_T, c_T))."""
