@@ -181,8 +181,10 @@ def value(records: dict[str, dict[str, Any]], ref: str) -> str:
         flow = r[f"grad_flow_{m.group(1)}"]
         row = flow[len(flow) - 1 - int(m.group(2))]
         return f"{(row[0] if isinstance(row, list) else row):.1e}"
-    if key == "seconds" or (len(parts) == 2 and parts[1] == "median_seconds"):
+    if key == "seconds":
         return _secs(r[key])
+    if key == "clipped_fraction":
+        return f"{r[key]:.0%}"
     if key in r:
         return _num(r[key])
     return _num(r["final"]["numbers"][key])

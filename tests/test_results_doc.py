@@ -82,3 +82,5 @@ def test_numbers_are_shown_as_recorded(builder):
     assert builder.value(recs, "x:lstm.0.gradflow_end_1") == "5.0e-01"      # one step back from the last
     assert builder.value(recs, "x:lstm.0.seconds") == "3.5"
     assert builder._secs(1244.3) == "1,244"
+    run["clipped_fraction"] = 0.283
+    assert builder.value(recs, "x:lstm.0.clipped_fraction") == "28%"
