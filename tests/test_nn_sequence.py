@@ -112,6 +112,11 @@ def test_float32_stays_float32_and_agrees_with_float64(kind):
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-6)
     for a, b in zip(*grads):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    # inputs of another dtype are computed in the layer's; their gradients come back in their own
+    x32 = tg.Tensor(xs.astype(np.float32), requires_grad=True)
+    out, _ = LAYERS[kind](I, 4, rng=0)(x32)
+    out.sum().backward()
+    assert out.dtype == np.float64 and x32.grad.dtype == np.float32
 
 
 @pytest.mark.parametrize("kind, cell_name", [("elman", "ElmanCell"), ("lstm", "LSTMCell"), ("gru", "GRUCell"),
