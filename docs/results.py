@@ -253,6 +253,9 @@ def render(template: str, records: dict[str, dict[str, Any]]) -> str:
         if kind == "fig":
             return f"![{rec['command']}](images/results/{arg}.png)"
         raise ValueError(f"docs/results.py: unknown placeholder {m.group(0)}")
+    notice = ("<!-- Built by docs/results.py from docs/results.md.in and the records in docs/results/: "
+              "edit those, never this file. -->\n")
+    template = re.sub(r"\A<!--.*?-->\n", notice, template, flags=re.S)
     return re.sub(r"\{\{(machine|val|table|runs|cmd|fig):?([^}]*)\}\}", fill, template)
 
 

@@ -36,7 +36,7 @@ def _metric_axis(ax: Any, task: Task | Mapping[str, Any]) -> None:
     """Criterion and trivial-predictor lines, labels and scale for the task's test metric."""
     m = _meta(task)
     if m["goal"] is not None:
-        ax.axhline(m["goal"], color="green", linestyle="--", linewidth=1.2,
+        ax.axhline(m["goal"], color="black", linestyle="--", linewidth=1.2,
                    label=f"criterion: {m['goal']:.4g}")
     if m["baseline"] is not None:
         ax.axhline(m["baseline"], color="0.35", linestyle=":", linewidth=1.4,
@@ -152,18 +152,20 @@ def plot_compare(meta: Mapping[str, Any], runs: Sequence[Mapping[str, Any]], pat
                  title: str) -> Path:
     """The test metric against sequences seen for every run (results.json records), one colour per
     cell, one line style per seed; the criterion and the trivial predictor as labelled lines."""
-    fig = _figure(figsize=(8, 4.8))
+    fig = _figure(figsize=(9.5, 4.8))
     ax = fig.subplots()
     cells = list(dict.fromkeys(r["settings"]["cell"] for r in runs))
+    colours = ["C0", "C1", "C4", "C3", "C5", "C6"]     # not green: a solved run's colour in loss.png
     styles = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1))]
     seeds = sorted({r["settings"]["seed"] for r in runs})
     for r in runs:
         cell, seed = r["settings"]["cell"], r["settings"]["seed"]
         x, y = _curve(r["evaluations"], meta["key"])
-        ax.plot(x, y, color=f"C{cells.index(cell)}", linestyle=styles[seeds.index(seed) % len(styles)],
+        ax.plot(x, y, color=colours[cells.index(cell) % len(colours)],
+                linestyle=styles[seeds.index(seed) % len(styles)],
                 linewidth=1.4, label=f"{cell} seed {seed}" + (" (solved)" if r["solved"] else ""))
     _metric_axis(ax, meta)
     ax.set_xlabel(f"{runs[0]['unit'] if runs else 'sequences'} seen")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return _save(fig, Path(path))
