@@ -60,7 +60,8 @@ class Adding1997(Task):
     paper_result = ("H&S 1997 (LSTM): T=100 solved after 74,000 sequences; T=500 after 209,000; "
                     "T=1000 after 853,000")
     # forget_bias 5: the forget gate starts open (f ~ 0.99), close to the 1997 cell, which had no
-    # forget gate; with the usual 1 (f ~ 0.73) our LSTM sat on the plateau for 6,000 iterations
+    # forget gate; with the usual 1 (f ~ 0.73) our LSTM stays on the plateau (docs/results.md,
+    # the forget-bias runs)
     defaults = dict(cell="lstm", hidden=16, steps=100, iters=5000, lr=0.005, batch=32, optim="adam",
                     clip=1.0, eval_every=250, forget_bias=5.0)
 
@@ -119,7 +120,7 @@ class AddingModern(Task):
     criterion = "test MSE < 0.0167, a tenth of the 0.167 baseline of always answering 1"
     paper_result = ("Arjovsky, Shah & Bengio 2016: an LSTM of 128 units beats the 0.167 baseline up to "
                     "T=400, the tanh RNN does not")
-    # T=50: at T=100 our 16-unit LSTM stayed at the baseline for 3,000 iterations (docs/results.md)
+    # T=50: a length our 16-unit LSTM solves within this budget (docs/results.md)
     defaults = dict(cell="lstm", hidden=16, steps=50, iters=3000, lr=0.005, batch=32, optim="adam",
                     clip=1.0, eval_every=250, forget_bias=5.0)   # forget_bias: see Adding1997
 
