@@ -75,6 +75,8 @@ def count(cell: str, size: str, impls: list[str], calls: tuple[int, int], cache:
 
 
 def _child(cell: str, size: str, impl: str, calls: int) -> None:
+    from tinygrad_rnn.speed import memory
+    memory.retain_freed_memory()  # as make bench does: freed memory is reused, not faulted in afresh
     p, xs = cells._problem(cell, cells.SIZES[size], np.float64)
     step = cells.implementation(impl, cell, p, xs)
     if step is None:

@@ -115,7 +115,7 @@ REDUCTIONS = {"sum", "mean", "max"}
 
 
 def _engine_known(op, k):
-    """An argument of the wrong type for a shape op: the engine's finding, see the xfail at the end."""
+    """An argument of the wrong type for a shape op (the test at the end checks each is named)."""
     return op in REDUCTIONS | {"reshape", "transpose"} and (isinstance(k, (str, float)) or op == "reshape"
                                                            and k is None)
 
@@ -177,7 +177,7 @@ def test_cells_given_hostile_inputs_and_states(kind, layer, x, state):
        xs=st.one_of(float_arrays(), HOSTILE, st.lists(HOSTILE, max_size=2)),
        state=st.one_of(st.none(), HOSTILE), truncate=st.sampled_from([None, 1, 0, -1, 2.5, "2"]))
 def test_unroll(kind, xs, state, truncate):
-    assume(not _ragged(state))  # nn/unroll.py's (issue 19): see the xfail at the end
+    assume(not _ragged(state))  # ragged states: the test at the end
     cell = CELLS[kind](3, 2, rng=0)
     _attack(lambda: unroll(cell, xs, state=state, truncate=truncate), "unroll", "Cell", "Tensor")
 
@@ -243,11 +243,8 @@ def test_the_fuzzers_reach_the_checks(kind):
         CELLS[kind](3, 2, rng=0)(np.ones((2, 3)), "h")
 
 
-# ---- what the fuzzers found in the engine (engine/ files: the lead's), kept here as xfails ----
+# ---- what the fuzzers found in the engine and in unroll, fixed since: a TypeError names the op ----
 
-@pytest.mark.xfail(reason="engine: an axis/shape argument of the wrong type (str, float, None) reaches "
-                          "numpy or engine/arrays.py unchecked: a raw TypeError naming no op "
-                          "(Function.apply wraps ValueError and IndexError, not TypeError)", strict=False)
 @pytest.mark.parametrize("op, arg", [(op, arg) for op in sorted(REDUCTIONS | {"reshape", "transpose"})
                                      for arg in ("x", 1.5, None) if _engine_known(op, arg)])
 def test_engine_a_shape_argument_of_the_wrong_type_names_the_op(op, arg):
@@ -255,8 +252,6 @@ def test_engine_a_shape_argument_of_the_wrong_type_names_the_op(op, arg):
         UNARY[op](tg.Tensor(np.ones((2, 3))), arg)
 
 
-@pytest.mark.xfail(reason="nn/unroll.py (issue 19's file): _as_state converts a ragged list with np.asarray, "
-                          "a raw ValueError naming nothing of ours", strict=False)
 def test_unroll_a_ragged_state_names_unroll():
     with pytest.raises(DOCUMENTED, match="unroll|Cell|Tensor"):
         unroll(CELLS["elman"](3, 2, rng=0), np.ones((2, 1, 3)), state=[[1.0, 2.0], [3.0]])

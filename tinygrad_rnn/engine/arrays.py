@@ -1,4 +1,4 @@
-"""What a Tensor holds: a plain numpy array of a real dtype, made from the data a user gives."""
+"""Array helpers of the engine: what a Tensor accepts, shapes and axes, fingerprints, a slice's gradient."""
 
 from __future__ import annotations
 
@@ -33,9 +33,8 @@ def flat(args: tuple) -> tuple:
 
 
 def fingerprint(a: Any) -> tuple:
-    """A few elements of a (first, middle, last): a whole-array in-place edit changes them."""
-    n = a.size if isinstance(a, np.ndarray) else 0
-    return (a.item(0), a.item(n // 2), a.item(n - 1)) if n else ()
+    """The first and last elements of a: a whole-array in-place edit changes them."""
+    return (a.item(0), a.item(-1)) if getattr(a, "size", 0) else ()
 
 
 def shape_of(shape: Any) -> tuple[int, ...]:
@@ -51,3 +50,33 @@ def reduce_axes(axis: Any, ndim: int) -> tuple[int, ...] | None:
     if any(not -max(ndim, 1) <= a < max(ndim, 1) for a in axes):
         raise ValueError(f"axis {axis} is out of range for a tensor of {ndim} dimensions")
     return tuple(int(a) % max(ndim, 1) for a in axes)
+
+
+class Scatter:
+    """A slice's gradient: `values` at `index` of a zero array of `shape`. The engine adds every slice's
+    gradient of one tensor into one buffer, so slicing a sequence step by step costs time linear in T."""
+
+    def __init__(self, index: Any, values: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.index, self.values, self.shape = index, values, shape
+
+    def add_into(self, buffer: np.ndarray | None = None) -> np.ndarray:
+        """buffer (zeros if None) with the values added at index; returns it."""
+        buffer = np.zeros(self.shape, self.values.dtype) if buffer is None else buffer
+        parts = self.index if isinstance(self.index, tuple) else (self.index,)
+        if all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in parts):
+            buffer[self.index] += self.values  # basic indexing: no position repeats
+        else:
+            np.add.at(buffer, self.index, self.values)  # repeated integer indices accumulate
+        return buffer
+
+
+def unbroadcast(g: np.ndarray, shape: tuple[int, ...], op: str = "backward") -> np.ndarray:
+    """Sum g over the axes that broadcasting added or stretched, giving an array of `shape`."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead < 0 or any(n not in (1, m) for n, m in zip(shape, g.shape[lead:])):
+        raise RuntimeError(f"{op}: backward returned a gradient of shape {g.shape} for an input of shape "
+                           f"{shape}; return one that broadcasts from the input's shape")
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    return np.asarray(g.sum(axis=tuple(range(lead)) + stretched).reshape(shape))

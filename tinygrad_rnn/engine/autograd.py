@@ -7,16 +7,14 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import Scatter, unbroadcast
 from .context import STATE, AnomalyError, describe, no_grad
-from .ops import Scatter
 from .tensor import Tensor
 
 
 def toposort(root: Tensor) -> list[Tensor]:
     """The tensors behind root that need a gradient, each after all of its parents (iterative DFS)."""
-    order: list[Tensor] = []
-    done: set[Tensor] = set()
-    stack = [(root, False)]
+    order, done, stack = [], set(), [(root, False)]
     while stack:
         t, parents_done = stack.pop()
         if parents_done:
@@ -24,7 +22,8 @@ def toposort(root: Tensor) -> list[Tensor]:
         elif t not in done:
             done.add(t)
             stack.append((t, True))
-            stack.extend((p, False) for p in t.parents if p.requires_grad and p not in done)
+            if t.ctx is not None:
+                stack += [(p, False) for p in t.ctx.parents if p.requires_grad and p not in done]
     return order
 
 
@@ -32,19 +31,19 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
     """Fill `.grad` with d(root)/d(tensor) behind root. Leaves and `retain_grad()` tensors accumulate;
     with keep_intermediate the others show this pass's gradient and each op keeps what it sent to each
     input (`Tensor.parent_grads`); without it (lean) they keep nothing. Returns the order used."""
-    grads: dict[Tensor, Any] = {root: _seed(root, grad)}  # gradients on their way, summed with +
-    sliced: dict[Tensor, np.ndarray] = {}  # one zero buffer per sliced tensor (see ops.Scatter)
+    firsts: dict[Tensor, Any] = {root: _seed(root, grad)}  # gradients on their way: see _collect
+    sums: dict[Tensor, np.ndarray] = {}
     order = toposort(root)
     with no_grad():  # a backward rule that uses Tensors records nothing
         for t in reversed(order):  # every tensor before its parents
-            g = _total(grads.pop(t, None), sliced.pop(t, None))
-            if t.is_leaf or t.retains_grad:  # these accumulate, in arrays of their own
+            g = sums.pop(t) if t in sums else firsts.pop(t, None)
+            if t.ctx is None or t.retains_grad:  # leaves and retained tensors accumulate, in their own arrays
                 t.grad = t.grad if g is None else np.array(g) if t.grad is None else t.grad + g
             else:
                 t.grad = g if keep_intermediate else None
-            if t.is_leaf:
+            if t.ctx is None:
                 continue
-            t.ctx.sent = None
+            t.ctx._sent = None
             if g is None:
                 continue
             t.ctx._check_saved(t.scope)
@@ -53,18 +52,24 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
             if len(vjps) != len(t.parents):
                 raise RuntimeError(f"{t.op}: backward returned {len(vjps)} gradients for {len(t.parents)} "
                                    "inputs; return one per input (None for none)")
-            sent = tuple(_fit(pg, p, t) for p, pg in zip(t.parents, vjps))
+            sent = [_fit(pg, p, t) for p, pg in zip(t.parents, vjps)]
             for p, pg in zip(t.parents, sent):
-                if isinstance(pg, Scatter):
-                    sliced[p] = pg.add_into(sliced.get(p))
-                elif pg is not None:
-                    grads[p] = _total(grads.get(p), pg)
-            t.ctx.sent = sent if keep_intermediate else None
+                if pg is not None:
+                    _collect(p, pg, firsts, sums)
+            t.ctx._sent = sent if keep_intermediate else None
     return order
 
 
-def _total(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
-    return b if a is None else a if b is None else a + b
+def _collect(p: Tensor, g: Any, firsts: dict, sums: dict) -> None:
+    """Add g to p's gradient: a first term as its op returned it (maybe shared, never written into); from
+    the second on, a sum of our own, added into in place. A slice's goes into such a sum: slicing is O(T)."""
+    if p not in sums and p not in firsts and not isinstance(g, Scatter):
+        firsts[p] = g
+        return
+    if p not in sums:
+        first = firsts.pop(p, None)
+        sums[p] = np.zeros(p.shape, p.dtype) if first is None else np.array(first, dtype=p.dtype)
+    sums[p] = g.add_into(sums[p]) if isinstance(g, Scatter) else np.add(sums[p], g, out=sums[p])
 
 
 def _seed(root: Tensor, grad: Any) -> np.ndarray:
@@ -86,19 +91,10 @@ def _fit(g: Any, p: Tensor, t: Tensor) -> Any:
     """g as p's gradient: None if p needs none, else summed over broadcast axes, in p's dtype."""
     if g is None or not p.requires_grad:
         return None
-    if not isinstance(g, Scatter):
-        g = unbroadcast(np.asarray(g), p.shape, t.op).astype(p.dtype, copy=False)
-    if STATE.anomaly and not np.isfinite(g.values if isinstance(g, Scatter) else g).all():
-        raise AnomalyError(describe(t.op, t.parents, f"backward produced NaN or Inf for an input of "
-                                    f"shape {p.shape}", t.scope))
-    return g
-
-
-def unbroadcast(g: np.ndarray, shape: tuple[int, ...], op: str = "backward") -> np.ndarray:
-    """Sum g over the axes that broadcasting added or stretched, giving an array of `shape`."""
-    lead = g.ndim - len(shape)
-    if lead < 0 or any(n not in (1, m) for n, m in zip(shape, g.shape[lead:])):
-        raise RuntimeError(f"{op}: backward returned a gradient of shape {g.shape} for an input of shape "
-                           f"{shape}; return one that broadcasts from the input's shape")
-    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
-    return np.asarray(g.sum(axis=tuple(range(lead)) + stretched).reshape(shape)) if g.shape != shape else g
+    if STATE.anomaly and not np.isfinite(getattr(g, "values", g)).all():
+        raise AnomalyError(describe(t.op, t.parents, f"backward produced NaN or Inf for an input of shape "
+                                    f"{p.shape}", t.scope))
+    if isinstance(g, Scatter):
+        return g
+    g = unbroadcast(np.asarray(g), p.shape, t.op)
+    return g if g.dtype == p.dtype else g.astype(p.dtype)

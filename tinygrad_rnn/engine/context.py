@@ -6,8 +6,6 @@ The state is thread-local, so two threads can record (or not) independently.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 
@@ -30,15 +28,19 @@ class _State(threading.local):
 STATE = _State()
 
 
-@contextmanager
-def _setting(name: str, value: Any) -> Iterator[Any]:
+class _setting:  # noqa: N801  (used like a function: `with _setting("scope", path):`)
     """STATE.<name> = value inside the block, its old value after (also after an exception)."""
-    before = getattr(STATE, name)
-    setattr(STATE, name, value)
-    try:
-        yield value
-    finally:
-        setattr(STATE, name, before)
+
+    def __init__(self, name: str, value: Any) -> None:
+        self.name, self.value = name, value
+
+    def __enter__(self) -> Any:
+        self.before = getattr(STATE, self.name)
+        setattr(STATE, self.name, self.value)
+        return self.value
+
+    def __exit__(self, *exc: object) -> None:
+        setattr(STATE, self.name, self.before)
 
 
 def set_grad_enabled(mode: bool) -> Any:

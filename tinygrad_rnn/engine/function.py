@@ -10,13 +10,14 @@ import numpy as np
 
 from .arrays import fingerprint
 from .context import STATE, AnomalyError, ShapeError, describe
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor
 
 
 class Function:
     """Base class of ops. The instance is the `ctx` passed to forward and backward."""
 
     op_name = "function"
+    saved_tensors, _stamps, _sent = (), [], None  # what forward saved, its fingerprints, what backward sent
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -30,34 +31,36 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:
         """Run the op on Tensors (other inputs become constants) and record it for backward."""
-        ctx, parents = cls(), tuple(as_tensor(x) for x in inputs)
+        ctx, parents = cls(), [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
         try:
-            out = np.asarray(cls.forward(ctx, *(p.data for p in parents), **kwargs))
-        except IndexError as e:  # stays an IndexError, so iterating over a tensor stops
-            raise IndexError(describe(cls.op_name, parents, str(e))) from None
+            out = np.asarray(cls.forward(ctx, *[p.data for p in parents], **kwargs))
+        except (IndexError, TypeError) as e:  # stays an IndexError, so iterating over a tensor stops
+            raise type(e)(describe(cls.op_name, parents, str(e))) from None
         except ShapeError:
             raise
         except ValueError as e:
             raise ShapeError(describe(cls.op_name, parents, str(e))) from None
         if STATE.anomaly and out.dtype.kind == "f" and not np.isfinite(out).all():
             raise AnomalyError(describe(cls.op_name, parents, "forward produced NaN or Inf"))
-        if not (STATE.grad_enabled and any(p.requires_grad for p in parents)):
-            return Tensor(out)
-        ctx.parents = tuple(p._as_input(ctx) for p in parents)  # a lean tensor may give a stand-in
-        return (STATE.output_type or Tensor)(out, ctx=ctx)
+        if STATE.grad_enabled:
+            for p in parents:
+                if p.requires_grad:  # record: the output knows its op, the op its inputs
+                    ctx.parents = tuple([q._as_input(ctx) for q in parents])  # lean ones: maybe a stand-in
+                    return (STATE.output_type or Tensor)(out, ctx=ctx)
+        return Tensor(out)
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
         """For each input, whether backward must return its gradient (else None will do)."""
-        return tuple(p.requires_grad for p in self.parents)
+        return tuple([p.requires_grad for p in self.parents])
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays for backward, with a fingerprint to notice if they are changed in place meanwhile."""
-        self.saved_tensors, self.stamps = arrays, [fingerprint(a) for a in arrays]
+        self.saved_tensors, self._stamps = arrays, [fingerprint(a) for a in arrays]
 
     def _check_saved(self, scope: tuple[str, ...]) -> None:
         """Raise if an array saved for backward was changed in place after it was saved."""
-        for a, stamp in zip(getattr(self, "saved_tensors", ()), getattr(self, "stamps", ())):
+        for a, stamp in zip(self.saved_tensors, self._stamps):
             if fingerprint(a) != stamp and repr(fingerprint(a)) != repr(stamp):  # repr: a NaN equals a NaN
                 which = [f"input {i} ({p.name or 'unnamed'})" for i, p in enumerate(self.parents)
                          if p.data is a]
@@ -67,5 +70,5 @@ class Function:
 
     def parent_grads(self) -> tuple[np.ndarray | None, ...] | None:
         """The gradients the last backward sent to each parent (None if that pass kept none)."""
-        sent = getattr(self, "sent", None)
-        return None if sent is None else tuple(g.add_into() if hasattr(g, "add_into") else g for g in sent)
+        sent = self._sent
+        return None if sent is None else tuple([g.add_into() if hasattr(g, "add_into") else g for g in sent])

@@ -1,7 +1,7 @@
 """The primitive ops: forward and backward side by side, the derivative in each docstring.
 
 Each backward returns one gradient per input (None where not needed) in the *broadcast* shape;
-the engine sums it back to the input's shape (`autograd.unbroadcast`), so no op repeats that.
+the engine sums it back to the input's shape (`arrays.unbroadcast`), so no op repeats that.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import reduce_axes
+from .arrays import Scatter, reduce_axes
 from .function import Function
 
 # ---- elementwise, two inputs -------------------------------------------------------------
@@ -57,7 +57,26 @@ class Div(Function):
 
 
 class Pow(Function):
-    """z = x^y;  dz/dx = y x^(y-1), dz/dy = z ln x (asked for only when y needs a gradient)"""
+    """z = x^p, p a number;  dz/dx = p x^(p-1)"""
+    @staticmethod
+    def forward(ctx, x, p):
+        ctx.save_for_backward(x)
+        ctx.p = p
+        return x ** p
+    @staticmethod
+    def backward(ctx, g):
+        x, p = ctx.saved_tensors[0], ctx.p
+        return g * p * x ** (p - 1) if p != 0 else np.zeros_like(g)  # x^0 is constant, also at x = 0
+
+
+def power(x: Any, y: Any) -> Any:
+    """x ** y: a number exponent stays out of the graph (Pow), a tensor one is an input (PowTensor)."""
+    return Pow.apply(x, p=y) if isinstance(y, (int, float)) else PowTensor.apply(x, y)
+
+
+class PowTensor(Function):
+    """z = x^y, y a tensor;  dz/dx = y x^(y-1), dz/dy = z ln x (asked for only when y needs a gradient)"""
+    op_name = "pow"
     @staticmethod
     def forward(ctx, x, y):
         z = np.power(x, y)
@@ -155,8 +174,8 @@ class Sigmoid(Function):
     """z = 1 / (1 + e^-x);  dz/dx = z (1 - z)"""
     @staticmethod
     def forward(ctx, x):
-        with np.errstate(over="ignore"):  # e^-x = inf for x < -709 gives exactly 0
-            z = 1.0 / (1.0 + np.exp(-x))
+        e = np.exp(-np.abs(x))  # never overflows: z = 1 / (1 + e) for x >= 0, e / (1 + e) below
+        z = np.where(x >= 0, 1.0, e) / (1.0 + e)
         ctx.save_for_backward(z)
         return z
     @staticmethod
@@ -288,24 +307,6 @@ class Transpose(Function):
         return z
     @staticmethod
     def backward(ctx, g): return np.transpose(g, ctx.axes)
-
-
-class Scatter:
-    """A slice's gradient: `values` at `index` of a zero array of `shape`. The engine adds every slice's
-    gradient of one tensor into one buffer, so slicing a sequence step by step costs time linear in T."""
-
-    def __init__(self, index: Any, values: np.ndarray, shape: tuple[int, ...]) -> None:
-        self.index, self.values, self.shape = index, values, shape
-
-    def add_into(self, buffer: np.ndarray | None = None) -> np.ndarray:
-        """buffer (zeros if None) with the values added at index; returns it."""
-        buffer = np.zeros(self.shape, self.values.dtype) if buffer is None else buffer
-        parts = self.index if isinstance(self.index, tuple) else (self.index,)
-        if all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in parts):
-            buffer[self.index] += self.values  # basic indexing: no position repeats
-        else:
-            np.add.at(buffer, self.index, self.values)  # repeated integer indices accumulate
-        return buffer
 
 
 class GetItem(Function):

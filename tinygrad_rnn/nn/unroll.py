@@ -49,7 +49,7 @@ def _as_state(state: Any, dtype: Any) -> Any:
     if isinstance(state, tuple):  # (h, c) or LSTMState; a list is array data, as for Tensor()
         parts = [_as_state(s, dtype) for s in state]
         return type(state)(*parts) if hasattr(state, "_fields") else tuple(parts)
-    return as_tensor(state if isinstance(state, Tensor) else np.asarray(state), dtype)
+    return as_tensor(state, dtype)
 
 
 def _hidden(state: Any) -> Tensor:

@@ -548,8 +548,8 @@ def _fmt_index(index: Any) -> str:
 def op_text(t: Tensor, folded: set[int]) -> str:
     """The op with its folded constants: '1 − ·', '× 0.5', 'tanh', 'x ** 2', '[:, 0:3]'."""
     ctx, op = t.ctx, t.op
-    if op == "pow" and _is_folded(t.parents[1]):
-        return f"x ** {_fmt_num(t.parents[1].data.item())}"
+    if op == "pow" and len(t.parents) == 1:
+        return f"x ** {_fmt_num(ctx.p)}"
     if op == "getitem":
         return "x" + _fmt_index(ctx.index)
     if op in ("sum", "mean", "max") and getattr(ctx, "axis", None) is not None:
