@@ -17,7 +17,7 @@ class Function:
     """Base class of ops. The instance is the `ctx` passed to forward and backward."""
 
     op_name = "function"
-    saved_tensors, _stamps, _sent = (), [], None  # what forward saved, its fingerprints, what backward sent
+    __slots__ = ("parents", "saved_tensors", "_stamp", "_sent", "__dict__")  # a dict only for an op's extras
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -56,19 +56,19 @@ class Function:
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays for backward, with a fingerprint to notice if they are changed in place meanwhile."""
-        self.saved_tensors, self._stamps = arrays, [fingerprint(a) for a in arrays]
+        self.saved_tensors, self._stamp = arrays, fingerprint(arrays)
 
     def _check_saved(self, scope: tuple[str, ...]) -> None:
         """Raise if an array saved for backward was changed in place after it was saved."""
-        for a, stamp in zip(self.saved_tensors, self._stamps):
-            if fingerprint(a) != stamp and repr(fingerprint(a)) != repr(stamp):  # repr: a NaN equals a NaN
-                which = [f"input {i} ({p.name or 'unnamed'})" for i, p in enumerate(self.parents)
-                         if p.data is a]
-                what = f"{(which or ['an array'])[0]}, saved for backward, was changed in place; assign "
-                raise RuntimeError(describe(self.op_name, self.parents, what + "a new array to .data instead "
-                                            "of writing into it (or run the forward again)", scope))
+        saved = getattr(self, "saved_tensors", ())
+        if saved and fingerprint(saved) != self._stamp and repr(fingerprint(saved)) != repr(self._stamp):
+            names = " or ".join([f"input {i} ({p.name or 'unnamed'})" for i, p in enumerate(self.parents)
+                                 if any(p.data is a for a in saved)] or ["its output"])
+            what = f"an array it saved for backward ({names}) was changed in place; assign a new array to "
+            raise RuntimeError(describe(self.op_name, self.parents, what + ".data instead of writing into it "
+                                        "(or run the forward again)", scope))
 
     def parent_grads(self) -> tuple[np.ndarray | None, ...] | None:
         """The gradients the last backward sent to each parent (None if that pass kept none)."""
-        sent = self._sent
+        sent = getattr(self, "_sent", None)
         return None if sent is None else tuple([g.add_into() if hasattr(g, "add_into") else g for g in sent])

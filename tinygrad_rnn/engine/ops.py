@@ -66,7 +66,7 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, g):
         x, p = ctx.saved_tensors[0], ctx.p
-        return g * p * x ** (p - 1) if p != 0 else np.zeros_like(g)  # x^0 is constant, also at x = 0
+        return p * x ** (p - 1) * g if p != 0 else np.zeros_like(g)  # x^0 is constant, also at x = 0
 
 
 def power(x: Any, y: Any) -> Any:
@@ -181,7 +181,7 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         (z,) = ctx.saved_tensors
-        return g * z * (1.0 - z)
+        return z * (1.0 - z) * g
 
 
 class Relu(Function):
@@ -311,6 +311,7 @@ class Transpose(Function):
 
 class GetItem(Function):
     """z = x[index] (basic or integer-array);  dz/dx = g placed at index, zero elsewhere"""
+    __slots__ = ("index", "shape")  # no __dict__: a graph holds four per LSTM step
     @staticmethod
     def forward(ctx, x, index):
         ctx.index, ctx.shape = index, x.shape
