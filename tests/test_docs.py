@@ -40,7 +40,7 @@ def _public(module: ModuleType) -> list[str]:
 
 
 MODULES = {"tg": tg, "tg.nn": tg.nn, "tg.optim": tinygrad_rnn.optim, "tg.viz": tg.viz,
-           "tg.testing": tinygrad_rnn.testing, "tg.tasks": tinygrad_rnn.experiments.tasks,
+           "tg.testing": tinygrad_rnn.testing, "tg.experiments.tasks": tinygrad_rnn.experiments.tasks,
            "tg.nn.init": tg.nn.init}
 NAMES = [(prefix, name) for prefix, module in MODULES.items() for name in _public(module)]
 
@@ -50,7 +50,7 @@ def test_the_walk_sees_the_contract():
     walked = {f"{p}.{n}" for p, n in NAMES}
     for name in ("tg.Tensor", "tg.no_grad", "tg.gradcheck", "tg.nn.LSTMCell", "tg.nn.unroll",
                  "tg.optim.clip_grad_norm", "tg.optim.Adam", "tg.viz.draw", "tg.viz.grad_flow",
-                 "tg.testing.check_op", "tg.tasks.AddingModern"):
+                 "tg.testing.check_op", "tg.experiments.tasks.AddingModern"):
         assert name in walked
 
 
