@@ -71,11 +71,6 @@ def scope(name: str) -> Any:
     return _setting("scope", STATE.scope + (name,))
 
 
-def current_scope() -> tuple[str, ...]:
-    """The path of active scope names, outermost first; () at top level."""
-    return STATE.scope
-
-
 def detect_anomaly() -> Any:
     """Check every op's output in forward and every gradient in backward for NaN/Inf."""
     return _setting("anomaly", True)
