@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import fingerprint
+from .arrays import Scatter, fingerprint
 from .context import STATE, AnomalyError, ShapeError, describe
 from .tensor import Tensor
 
@@ -34,7 +34,7 @@ class Function:
         ctx, parents = cls(), [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
         try:
             out = np.asarray(cls.forward(ctx, *[p.data for p in parents], **kwargs))
-        except (IndexError, TypeError) as e:  # stays an IndexError, so iterating over a tensor stops
+        except (IndexError, TypeError) as e:  # keeps its type: an IndexError still ends iteration
             raise type(e)(describe(cls.op_name, parents, str(e))) from None
         except ShapeError:
             raise
@@ -71,4 +71,4 @@ class Function:
     def parent_grads(self) -> tuple[np.ndarray | None, ...] | None:
         """The gradients the last backward sent to each parent (None if that pass kept none)."""
         sent = getattr(self, "_sent", None)
-        return None if sent is None else tuple([g.add_into() if hasattr(g, "add_into") else g for g in sent])
+        return None if sent is None else tuple([g.add_into() if isinstance(g, Scatter) else g for g in sent])
