@@ -110,3 +110,16 @@ def test_a_lean_pass_keeps_no_edge_gradients():
     y = (tg.Tensor(np.ones((1, 2))) @ W).tanh().sum()
     y.backward(keep_intermediate=False)
     assert y.parent_grads is None and W.grad is not None
+
+
+def test_a_matmul_edge_gradient_is_made_on_call_and_refused_after_an_in_place_step():
+    W = tg.Tensor(np.array([[0.5, -1.0], [2.0, 0.1]]), requires_grad=True)
+    x = tg.Tensor(np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]]), requires_grad=True)
+    y = x @ W
+    (y * y).sum().backward()
+    gx, gW = y.parent_grads
+    np.testing.assert_allclose(gW, x.data.T @ (2 * y.data), rtol=1e-15)  # d/dW sum((xW)^2) = x^T 2xW
+    np.testing.assert_allclose(gx, (2 * y.data) @ W.data.T, rtol=1e-15)
+    W.data -= 0.1 * W.grad  # an optimizer step, in place, after the backward
+    with pytest.raises(RuntimeError, match=r"matmul: an array it saved for backward .* was changed in place"):
+        y.parent_grads

@@ -52,22 +52,43 @@ def reduce_axes(axis: Any, ndim: int) -> tuple[int, ...] | None:
     return tuple(int(a) % max(ndim, 1) for a in axes)
 
 
-class Scatter:
+class Lazy:
+    """A gradient term kept as the recipe that makes it, made only when added into a sum (`add_into`)."""
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    def add_into(self, buffer: np.ndarray | None = None) -> np.ndarray:
+        """buffer (a new array if None) with this term added; returns it."""
+        raise NotImplementedError
+
+
+class Scatter(Lazy):
     """A slice's gradient: `values` at `index` of a zero array of `shape`. The engine adds every slice's
     gradient of one tensor into one buffer, so slicing a sequence step by step costs time linear in T."""
 
     def __init__(self, index: Any, values: np.ndarray, shape: tuple[int, ...]) -> None:
-        self.index, self.values, self.shape = index, values, shape
+        self.index, self.values, self.shape, self.dtype = index, values, shape, values.dtype
 
     def add_into(self, buffer: np.ndarray | None = None) -> np.ndarray:
-        """buffer (zeros if None) with the values added at index; returns it."""
-        buffer = np.zeros(self.shape, self.values.dtype) if buffer is None else buffer
+        buffer = np.zeros(self.shape, self.dtype) if buffer is None else buffer
         parts = self.index if isinstance(self.index, tuple) else (self.index,)
         if all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in parts):
             buffer[self.index] += self.values  # basic indexing: no position repeats
         else:
             np.add.at(buffer, self.index, self.values)  # repeated integer indices accumulate
         return buffer
+
+
+class Product(Lazy):
+    """A matmul's gradient a @ b (2-D). A weight shared by T steps gets T of them; made one at a time as
+    they are summed, they cost one temporary array instead of T kept ones, and each stays on call."""
+
+    def __init__(self, a: np.ndarray, b: np.ndarray) -> None:
+        self.a, self.b = a, b
+        self.shape, self.dtype = (a.shape[0], b.shape[1]), np.result_type(a, b)
+
+    def add_into(self, buffer: np.ndarray | None = None) -> np.ndarray:
+        return self.a @ self.b if buffer is None else np.add(buffer, self.a @ self.b, out=buffer)
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...], op: str = "backward") -> np.ndarray:

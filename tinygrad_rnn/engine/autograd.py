@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import Scatter, unbroadcast
+from .arrays import Lazy, unbroadcast
 from .context import STATE, AnomalyError, describe, no_grad
 from .tensor import Tensor
 
@@ -62,14 +62,14 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
 
 def _collect(p: Tensor, g: Any, firsts: dict, sums: dict) -> None:
     """Add g to p's gradient: a first term as its op returned it (maybe shared, never written into); from
-    the second on, a sum of our own, added into in place. A slice's goes into such a sum: slicing is O(T)."""
-    if p not in sums and p not in firsts and not isinstance(g, Scatter):
-        firsts[p] = g
-        return
-    if p not in sums:
-        first = firsts.pop(p, None)
-        sums[p] = np.zeros(p.shape, p.dtype) if first is None else np.array(first, dtype=p.dtype)
-    sums[p] = g.add_into(sums[p]) if isinstance(g, Scatter) else np.add(sums[p], g, out=sums[p])
+    the second on, a sum of our own, added into in place. A lazy term (a slice's, a matmul's) adds itself
+    in: a tensor sliced or a weight used at every step costs one buffer, and time linear in T."""
+    if p in firsts:
+        sums[p] = np.array(firsts.pop(p), dtype=p.dtype)
+    if p in sums:
+        sums[p] = g.add_into(sums[p]) if isinstance(g, Lazy) else np.add(sums[p], g, out=sums[p])
+    else:
+        firsts[p] = g.add_into() if isinstance(g, Lazy) else g  # a lazy one made now: its own array
 
 
 def _seed(root: Tensor, grad: Any) -> np.ndarray:
@@ -91,10 +91,10 @@ def _fit(g: Any, p: Tensor, t: Tensor) -> Any:
     """g as p's gradient: None if p needs none, else summed over broadcast axes, in p's dtype."""
     if g is None or not p.requires_grad:
         return None
-    if STATE.anomaly and not np.isfinite(getattr(g, "values", g)).all():
+    if STATE.anomaly and not np.isfinite(g.add_into() if isinstance(g, Lazy) else g).all():
         raise AnomalyError(describe(t.op, t.parents, f"backward produced NaN or Inf for an input of shape "
                                     f"{p.shape}", t.scope))
-    if isinstance(g, Scatter):
+    if isinstance(g, Lazy) and g.dtype == p.dtype:
         return g
-    g = unbroadcast(np.asarray(g), p.shape, t.op)
+    g = unbroadcast(np.asarray(g.add_into() if isinstance(g, Lazy) else g), p.shape, t.op)
     return g if g.dtype == p.dtype else g.astype(p.dtype)

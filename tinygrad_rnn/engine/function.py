@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import Scatter, fingerprint
+from .arrays import Lazy, fingerprint
 from .context import STATE, AnomalyError, ShapeError, describe
 from .tensor import Tensor
 
@@ -49,10 +49,8 @@ class Function:
                     return (STATE.output_type or Tensor)(out, ctx=ctx)
         return Tensor(out)
 
-    @property
-    def needs_input_grad(self) -> tuple[bool, ...]:
-        """For each input, whether backward must return its gradient (else None will do)."""
-        return tuple([p.requires_grad for p in self.parents])
+    needs_input_grad = property(lambda self: tuple([p.requires_grad for p in self.parents]),
+                                doc="For each input, whether backward must return its gradient (else None will do).")
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays for backward, with a fingerprint to notice if they are changed in place meanwhile."""
@@ -71,4 +69,6 @@ class Function:
     def parent_grads(self) -> tuple[np.ndarray | None, ...] | None:
         """The gradients the last backward sent to each parent (None if that pass kept none)."""
         sent = getattr(self, "_sent", None)
-        return None if sent is None else tuple([g.add_into() if isinstance(g, Scatter) else g for g in sent])
+        if sent is not None and any(isinstance(g, Lazy) for g in sent):
+            self._check_saved(())  # lazy terms are made now, from the saved arrays: these must be unchanged
+        return None if sent is None else tuple([g.add_into() if isinstance(g, Lazy) else g for g in sent])

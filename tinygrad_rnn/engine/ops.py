@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import Scatter, reduce_axes
+from .arrays import Product, Scatter, reduce_axes
 from .function import Function
 
 # ---- elementwise, two inputs -------------------------------------------------------------
@@ -174,8 +174,8 @@ class Sigmoid(Function):
     """z = 1 / (1 + e^-x);  dz/dx = z (1 - z)"""
     @staticmethod
     def forward(ctx, x):
-        e = np.exp(-np.abs(x))  # never overflows: z = 1 / (1 + e) for x >= 0, e / (1 + e) below
-        z = np.where(x >= 0, 1.0, e) / (1.0 + e)
+        with np.errstate(over="ignore"):  # e^-x = inf below x = -709 gives z = 0, as it should
+            z = 1.0 / (1.0 + np.exp(-x))
         ctx.save_for_backward(z)
         return z
     @staticmethod
@@ -229,6 +229,8 @@ class Matmul(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad  # x_t @ W: no g W^T for the data x_t
+        if x.ndim == y.ndim == 2:  # made when summed (arrays.Product): W's T terms share one temporary
+            return Product(g, y.T) if need_x else None, Product(x.T, g) if need_y else None
         x2, y2 = np.atleast_2d(x), (y[:, None] if y.ndim == 1 else y)  # a 1-D x is a row, a 1-D y a column
         g2 = (g[..., None, :] if y.ndim > 1 else g[..., None]) if x.ndim == 1 else g
         g2 = g2[..., None] if y.ndim == 1 else g2
