@@ -50,7 +50,7 @@ class Function:
         return Tensor(out)
 
     needs_input_grad = property(lambda self: tuple([p.requires_grad for p in self.parents]),
-                                doc="For each input, whether backward must return its gradient (else None will do).")
+                                doc="For each input, whether backward must return its gradient (else None).")
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays for backward, with a fingerprint to notice if they are changed in place meanwhile."""
