@@ -34,7 +34,11 @@ def flat(args: tuple) -> tuple:
 
 def fingerprint(arrays: tuple) -> float:
     """The sum of each array's first and last elements: an in-place edit of a whole array changes it."""
-    return sum([a.item(0) + a.item(-1) for a in arrays if getattr(a, "size", 0)])
+    total = 0.0
+    for a in arrays:
+        if getattr(a, "size", 0):
+            total += a.item(0) + a.item(-1)
+    return total
 
 
 def shape_of(shape: Any) -> tuple[int, ...]:
@@ -96,8 +100,12 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...], op: str = "backward") -> 
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
-    if lead < 0 or any(n not in (1, m) for n, m in zip(shape, g.shape[lead:])):
+    axes = list(range(lead))  # the axes broadcasting added in front, then those it stretched from 1
+    for i, (n, m) in enumerate(zip(shape, g.shape[max(lead, 0):]), lead):
+        if n != m:
+            axes.append(i)
+            lead = lead if n == 1 else -1
+    if lead < 0:
         raise RuntimeError(f"{op}: backward returned a gradient of shape {g.shape} for an input of shape "
                            f"{shape}; return one that broadcasts from the input's shape")
-    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
-    return np.asarray(g.sum(axis=tuple(range(lead)) + stretched).reshape(shape))
+    return np.asarray(g.sum(axis=tuple(axes)).reshape(shape))

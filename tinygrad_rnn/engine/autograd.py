@@ -36,27 +36,26 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
     order = toposort(root)
     with no_grad():  # a backward rule that uses Tensors records nothing
         for t in reversed(order):  # every tensor before its parents
-            g = sums.pop(t) if t in sums else firsts.pop(t, None)
-            if t.ctx is None or t.retains_grad:  # leaves and retained tensors accumulate, in their own arrays
+            g, ctx = sums.pop(t) if t in sums else firsts.pop(t, None), t.ctx
+            if ctx is None or t.retains_grad:  # leaves and retained tensors accumulate, in their own arrays
                 t.grad = t.grad if g is None else np.array(g) if t.grad is None else t.grad + g
             else:
                 t.grad = g if keep_intermediate else None
-            if t.ctx is None:
+            if ctx is None or g is None:  # a leaf, or an op nothing flowed through in this pass
+                if ctx is not None:
+                    ctx._sent = None
                 continue
-            t.ctx._sent = None
-            if g is None:
-                continue
-            t.ctx._check_saved(t.scope)
-            vjps = t.ctx.backward(t.ctx, g)  # one per input, in the broadcast shape
+            ctx._check_saved(t.scope)
+            vjps = ctx.backward(ctx, g)  # one per input, in the broadcast shape
             vjps = vjps if isinstance(vjps, tuple) else (vjps,)
-            if len(vjps) != len(t.parents):
-                raise RuntimeError(f"{t.op}: backward returned {len(vjps)} gradients for {len(t.parents)} "
+            if len(vjps) != len(ctx.parents):
+                raise RuntimeError(f"{t.op}: backward returned {len(vjps)} gradients for {len(ctx.parents)} "
                                    "inputs; return one per input (None for none)")
-            sent = [_fit(pg, p, t) for p, pg in zip(t.parents, vjps)]
-            for p, pg in zip(t.parents, sent):
+            sent = [_fit(pg, p, t) for p, pg in zip(ctx.parents, vjps)]
+            for p, pg in zip(ctx.parents, sent):
                 if pg is not None:
                     _collect(p, pg, firsts, sums)
-            t.ctx._sent = sent if keep_intermediate else None
+            ctx._sent = sent if keep_intermediate else None
     return order
 
 
@@ -94,7 +93,8 @@ def _fit(g: Any, p: Tensor, t: Tensor) -> Any:
     if STATE.anomaly and not np.isfinite(g.add_into() if isinstance(g, Lazy) else g).all():
         raise AnomalyError(describe(t.op, t.parents, f"backward produced NaN or Inf for an input of shape "
                                     f"{p.shape}", t.scope))
-    if isinstance(g, Lazy) and g.dtype == p.dtype:
+    data = p.data  # (a lean stand-in's is a placeholder of the right shape and dtype)
+    if isinstance(g, Lazy) and g.dtype == data.dtype:
         return g
-    g = unbroadcast(np.asarray(g.add_into() if isinstance(g, Lazy) else g), p.shape, t.op)
-    return g if g.dtype == p.dtype else g.astype(p.dtype)
+    g = unbroadcast(np.asarray(g.add_into() if isinstance(g, Lazy) else g), data.shape, t.ctx.op_name)
+    return g if g.dtype == data.dtype else g.astype(data.dtype)

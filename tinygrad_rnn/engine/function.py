@@ -17,7 +17,8 @@ class Function:
     """Base class of ops. The instance is the `ctx` passed to forward and backward."""
 
     op_name = "function"
-    __slots__ = ("parents", "saved_tensors", "_stamp", "_sent", "__dict__")  # a dict only for an op's extras
+    __slots__ = ("parents", "__dict__")  # the dict: what an op saves, what backward sent, an op's settings
+    saved_tensors, _sent = (), None  # what forward saved; what the last backward sent to each input
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -31,15 +32,15 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:
         """Run the op on Tensors (other inputs become constants) and record it for backward."""
-        ctx, parents = cls(), [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
+        ctx, parents, arrays = cls(), [], []
+        for x in inputs:
+            parents.append(x if isinstance(x, Tensor) else Tensor(x))
+            arrays.append(parents[-1].data)
         try:
-            out = np.asarray(cls.forward(ctx, *[p.data for p in parents], **kwargs))
-        except (IndexError, TypeError) as e:  # keeps its type: an IndexError still ends iteration
-            raise type(e)(describe(cls.op_name, parents, str(e))) from None
-        except ShapeError:
-            raise
-        except ValueError as e:
-            raise ShapeError(describe(cls.op_name, parents, str(e))) from None
+            out = np.asarray(cls.forward(ctx, *arrays, **kwargs))
+        except (IndexError, TypeError, ValueError) as e:  # an IndexError keeps its type: it still ends a loop
+            wrap = ShapeError if isinstance(e, ValueError) else type(e)  # a ShapeError from inside: as it is
+            raise e if isinstance(e, ShapeError) else wrap(describe(cls.op_name, parents, str(e))) from None
         if STATE.anomaly and out.dtype.kind == "f" and not np.isfinite(out).all():
             raise AnomalyError(describe(cls.op_name, parents, "forward produced NaN or Inf"))
         if STATE.grad_enabled:
@@ -58,7 +59,7 @@ class Function:
 
     def _check_saved(self, scope: tuple[str, ...]) -> None:
         """Raise if an array saved for backward was changed in place after it was saved."""
-        saved = getattr(self, "saved_tensors", ())
+        saved = self.saved_tensors
         if saved and fingerprint(saved) != self._stamp and repr(fingerprint(saved)) != repr(self._stamp):
             names = " or ".join([f"input {i} ({p.name or 'unnamed'})" for i, p in enumerate(self.parents)
                                  if any(p.data is a for a in saved)] or ["its output"])
@@ -68,7 +69,7 @@ class Function:
 
     def parent_grads(self) -> tuple[np.ndarray | None, ...] | None:
         """The gradients the last backward sent to each parent (None if that pass kept none)."""
-        sent = getattr(self, "_sent", None)
+        sent = self._sent
         if sent is not None and any(isinstance(g, Lazy) for g in sent):
             self._check_saved(())  # lazy terms are made now, from the saved arrays: these must be unchanged
         return None if sent is None else tuple([g.add_into() if isinstance(g, Lazy) else g for g in sent])

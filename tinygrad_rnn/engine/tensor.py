@@ -107,8 +107,6 @@ class Tensor:
     T = property(lambda self: self.transpose(), doc="The transpose (axes reversed).")
     def __getitem__(self, index): return ops.GetItem.apply(self, index=_plain(index))
 
-    __hash__ = object.__hash__  # compared by identity: tensors live in sets and dicts of graph nodes
-
 
 def as_tensor(x: Any, dtype: Any = None) -> Tensor:
     """x itself if it is a Tensor, else a constant (not requiring grad) Tensor of it."""

@@ -43,7 +43,7 @@ class LeanTensor(Tensor):
 
     def _as_input(self, ctx: Any) -> Tensor:
         if self.recorded is None:
-            saved = getattr(ctx, "saved_tensors", ())
+            saved = ctx.saved_tensors
             self.recorded = self if any(a is self.data for a in saved) else StandIn(self)
         return self.recorded
 
