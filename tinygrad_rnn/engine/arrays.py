@@ -19,7 +19,7 @@ def to_array(data: Any, dtype: Any = None) -> np.ndarray:
         array = np.asarray(data)  # np.matrix becomes a plain ndarray (with * as elementwise product)
     except ValueError as e:
         raise TypeError(f"Tensor: cannot make an array from {type(data).__name__}: {e}") from None
-    for kind in {array.dtype, np.dtype(array.dtype if dtype is None else dtype)}:
+    for kind in (array.dtype, array.dtype if dtype is None else np.dtype(dtype)):
         if kind.kind not in "fiub":
             raise TypeError(f"Tensor: unsupported dtype {kind}; accepted: float, int or bool arrays")
     if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
