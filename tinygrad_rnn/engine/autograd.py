@@ -51,24 +51,24 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
             if len(vjps) != len(ctx.parents):
                 raise RuntimeError(f"{t.op}: backward returned {len(vjps)} gradients for {len(ctx.parents)} "
                                    "inputs; return one per input (None for none)")
-            sent = [_fit(pg, p, t) for p, pg in zip(ctx.parents, vjps)]
-            for p, pg in zip(ctx.parents, sent):
-                if pg is not None:
-                    _collect(p, pg, firsts, sums)
+            sent = [_collect(p, _fit(pg, p, t), firsts, sums) for p, pg in zip(ctx.parents, vjps)]
             ctx._sent = sent if keep_intermediate else None
     return order
 
 
-def _collect(p: Tensor, g: Any, firsts: dict, sums: dict) -> None:
+def _collect(p: Tensor, g: Any, firsts: dict, sums: dict) -> Any:
     """Add g to p's gradient: a first term as its op returned it (maybe shared, never written into); from
     the second on, a sum of our own, added into in place. A lazy term (a slice's, a matmul's) adds itself
-    in: a tensor sliced or a weight used at every step costs one buffer, and time linear in T."""
+    in: a tensor sliced or a weight used at every step costs one buffer, and time linear in T. Returns g."""
+    if g is None:
+        return None
     if p in firsts:
         sums[p] = np.array(firsts.pop(p), dtype=p.dtype)
     if p in sums:
         sums[p] = g.add_into(sums[p]) if isinstance(g, Lazy) else np.add(sums[p], g, out=sums[p])
     else:
         firsts[p] = g.add_into() if isinstance(g, Lazy) else g  # a lazy one made now: its own array
+    return g
 
 
 def _seed(root: Tensor, grad: Any) -> np.ndarray:
