@@ -58,8 +58,7 @@ def reduce_axes(axis: Any, ndim: int) -> tuple[int, ...] | None:
 
 class Lazy:
     """A gradient term kept as the recipe that makes it, made only when added into a sum (`add_into`)."""
-    shape: tuple[int, ...]
-    dtype: np.dtype
+    __slots__ = ("shape", "dtype")
 
     def add_into(self, buffer: np.ndarray | None = None) -> np.ndarray:
         """buffer (a new array if None) with this term added; returns it."""
@@ -69,6 +68,7 @@ class Lazy:
 class Scatter(Lazy):
     """A slice's gradient: `values` at `index` of a zero array of `shape`. The engine adds every slice's
     gradient of one tensor into one buffer, so slicing a sequence step by step costs time linear in T."""
+    __slots__ = ("index", "values")
 
     def __init__(self, index: Any, values: np.ndarray, shape: tuple[int, ...]) -> None:
         self.index, self.values, self.shape, self.dtype = index, values, shape, values.dtype
@@ -86,6 +86,7 @@ class Scatter(Lazy):
 class Product(Lazy):
     """A matmul's gradient a @ b (2-D). A weight shared by T steps gets T of them; made one at a time as
     they are summed, they cost one temporary array instead of T kept ones, and each stays on call."""
+    __slots__ = ("a", "b")
 
     def __init__(self, a: np.ndarray, b: np.ndarray) -> None:
         self.a, self.b = a, b
