@@ -252,6 +252,7 @@ def test_unrolling_a_tensor_that_requires_grad_stays_linear_in_T(monkeypatch):
         monkeypatch.setattr(np, "zeros", real_zeros)
         counts[T] = (len(full_size_zeros), len(order))
         assert xs.grad.shape == (T, 2, 3) and np.all(xs.grad != 0)
-    assert [counts[T][0] for T in (10, 20, 40)] == [1, 1, 1]  # the one gradient buffer of xs
+    buffers = [counts[T][0] for T in (10, 20, 40)]  # full-size arrays made for xs's gradient
+    assert buffers[0] <= 2 and buffers == [buffers[0]] * 3  # one or two, whatever T: not one per step
     nodes = [counts[T][1] for T in (10, 20, 40)]
     assert nodes[2] - nodes[1] == 2 * (nodes[1] - nodes[0])  # the same number of nodes per step

@@ -62,10 +62,10 @@ def _collect(p: Tensor, g: Any, firsts: dict, sums: dict) -> Any:
     in: a tensor sliced or a weight used at every step costs one buffer, and time linear in T. Returns g."""
     if g is None:
         return None
-    if p in firsts:
-        sums[p] = np.array(firsts.pop(p), dtype=p.dtype)
     if p in sums:
         sums[p] = g.add_into(sums[p]) if isinstance(g, Lazy) else np.add(sums[p], g, out=sums[p])
+    elif p in firsts:  # the second term: the two summed into a new array, added into from now on
+        sums[p] = np.asarray(firsts.pop(p) + (g.add_into() if isinstance(g, Lazy) else g))
     else:
         firsts[p] = g.add_into() if isinstance(g, Lazy) else g  # a lazy one made now: its own array
     return g
