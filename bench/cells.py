@@ -373,6 +373,22 @@ def time_cells(cells: tuple[str, ...] = CELLS, sizes: dict[str, tuple] | None = 
     return rows
 
 
+def ratio_spread(cells: tuple[str, ...] = ("elman", "lstm"), size: str = "medium", runs: int = 10,
+                 impl: str = "tinygrad_rnn", progress: Callable[[str], None] | None = None) -> list[dict]:
+    """impl's ratio to numpy at one size (float64, one BLAS thread) from `runs` separate runs of
+    time_cells: on a shared machine one run's ratio moves by 10-20%, so a limit is judged on the median."""
+    ratios: dict[str, list[float]] = {cell: [] for cell in cells}
+    for k in range(runs):
+        for r in time_cells(cells, {size: SIZES[size]}, (np.float64,), impls=("numpy", impl)):
+            if r["impl"] == impl:
+                ratios[r["cell"]].append(r["vs_numpy"])
+        if progress:
+            last = ", ".join(f"{c} {v[-1]:.2f}x" for c, v in ratios.items())
+            progress(f"spread run {k + 1}/{runs}: {last}")
+    return [{"cell": cell, "size": size, "impl": impl, "ratios": v, "median": statistics.median(v),
+             "min": min(v), "max": max(v)} for cell, v in ratios.items()]
+
+
 def time_scaling(cell: str = "lstm", T_values: tuple[int, ...] = SCALING_T, repeats: int = 7,
                  impls: tuple[str, ...] = ("numpy", "tinygrad_rnn", "tinygrad lean", "tinygrad sequence"),
                  progress: Callable[[str], None] | None = None) -> list[dict]:

@@ -137,6 +137,22 @@ def test_targets_are_judged_against_their_limits():
     assert judged["tinygrad lean: peak memory at long <= 2x numpy (lstm)"] == "yes"
 
 
+def test_a_limit_with_a_spread_over_runs_is_judged_on_the_median_not_on_one_run():
+    from bench import run
+
+    rows = [{"cell": "elman", "size": "medium", "impl": "tinygrad_rnn", "dtype": "float64", "threads": 1,
+             "vs_numpy": 1.9}]  # an unlucky run
+    spread = [{"cell": "elman", "size": "medium", "impl": "tinygrad_rnn", "ratios": [1.5, 1.55, 1.9],
+               "median": 1.55, "min": 1.5, "max": 1.9}]
+    judged = {name: (value, met) for name, value, met in run.targets(rows, [], [], [], spread)}
+    name = ("elman default <= 1.6x numpy at medium: median of 3 runs (1.50x to 1.90x; this run's table: "
+            "1.90x)")
+    assert judged[name] == ("1.55x", "yes")
+    spread[0].update(ratios=[1.7, 1.65, 1.5], median=1.65, min=1.5, max=1.7)
+    assert "**no**" in [met for n, _, met in run.targets(rows, [], [], [], spread) if "elman default" in n
+                        and "medium" in n]
+
+
 def test_the_sequence_layer_targets_are_judged_per_dtype_against_torch_and_for_the_adam_step():
     from bench import run
 
