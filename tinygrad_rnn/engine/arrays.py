@@ -101,12 +101,12 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...], op: str = "backward") -> 
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
-    axes = list(range(lead))  # the axes broadcasting added in front, then those it stretched from 1
+    axes, fits = list(range(lead)), lead >= 0  # the axes broadcasting added in front, then those it stretched
     for i, (n, m) in enumerate(zip(shape, g.shape[max(lead, 0):]), lead):
         if n != m:
             axes.append(i)
-            lead = lead if n == 1 else -1
-    if lead < 0:
+            fits = fits and n == 1
+    if not fits:
         raise RuntimeError(f"{op}: backward returned a gradient of shape {g.shape} for an input of shape "
                            f"{shape}; return one that broadcasts from the input's shape")
     return np.asarray(g.sum(axis=tuple(axes)).reshape(shape))

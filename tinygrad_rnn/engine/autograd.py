@@ -57,9 +57,10 @@ def backward(root: Tensor, grad: Any = None, keep_intermediate: bool = True) -> 
 
 
 def _collect(p: Tensor, g: Any, firsts: dict, sums: dict) -> Any:
-    """Add g to p's gradient: a first term as its op returned it (maybe shared, never written into); from
-    the second on, a sum of our own, added into in place. A lazy term (a slice's, a matmul's) adds itself
-    in: a tensor sliced or a weight used at every step costs one buffer, and time linear in T. Returns g."""
+    """Add g to p's gradient: a first term as its op returned it (maybe shared, never written into); the
+    second summed with it into a new array of our own, which later terms are added into in place. A lazy
+    term (a slice's, a matmul's) adds itself in: a tensor sliced or a weight used at every step costs one
+    buffer, and time linear in T. Returns g."""
     if g is None:
         return None
     if p in sums:
