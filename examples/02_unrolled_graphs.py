@@ -6,7 +6,7 @@
 # "t=<t>" and names its input x_t and its output h_t, so the drawing shows one cluster
 # per time step and the shared W, U, b drawn once.
 #
-# Three cells, from DESIGN.md's table (row vectors, s = tanh):
+# Three cells, from their equations in docs/api.md (row vectors, s = tanh):
 #
 # - dampened (the naive idea): h_t = s(x_t W + lam * h_{t-1} + b)
 # - Elman (1990): h_t = s(x_t W + h_{t-1} U + b)

@@ -464,7 +464,7 @@ def test_needs_input_grad_tells_an_op_which_gradients_are_wanted():
 def test_a_user_op_returning_a_kept_array_does_not_share_it_with_the_leaf_grad():
     kept = np.array([2.0, 3.0])
 
-    class ScaleByKept(tg.Function):  # makes no fresh_grads promise: the engine must copy
+    class ScaleByKept(tg.Function):  # returns an array it keeps: the engine must not write into it
         @staticmethod
         def forward(ctx, x): return x * kept
         @staticmethod
@@ -477,7 +477,7 @@ def test_a_user_op_returning_a_kept_array_does_not_share_it_with_the_leaf_grad()
     np.testing.assert_array_equal(x.grad, [20.0, 30.0])
 
 
-def test_reused_leaf_gets_all_contributions_when_its_buffer_is_adopted():
+def test_a_leaf_reached_by_four_paths_gets_every_contribution():
     w = tg.Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
     x = tg.Tensor(np.array([[1.0, -1.0]]))
     y = ((x @ w) @ w.T + x @ (w * w)).sum()  # w reached by four paths, three through matmul

@@ -23,6 +23,19 @@ def test_binary_ops_broadcast_forward_and_gradient(op, ref):
     check_op(op, ref, n_inputs=2)
 
 
+def test_add_of_several_terms_is_one_node_whose_terms_each_get_the_gradient_unbroadcast():
+    check_op(lambda x, y, z: tg.add(x, y, z), lambda a, b, c: a + b + c, n_inputs=3)
+    check_op(lambda *xs: tg.add(*xs), lambda *a: sum(a[1:], a[0]), n_inputs=4)
+    x, b = tg.Tensor(np.ones((2, 3)), requires_grad=True), tg.Tensor(np.arange(3.0), requires_grad=True)
+    z = tg.add(x, 2.0, b)
+    assert z.op == "add" and len(z.parents) == 3 and z.parents[1].data.dtype == np.float64
+    (z * z).sum().backward()
+    np.testing.assert_allclose(b.grad, (2 * (1.0 + 2.0 + np.arange(3.0))) * 2)  # summed over the 2 rows
+    assert tg.add(tg.Tensor(np.ones(2, np.float32)), 1.0).dtype == np.float32  # constants: the tensor's dtype
+    with pytest.raises(tg.ShapeError, match=r"add: .*\(2, 3\), \(4,\)"):
+        tg.add(x, np.ones(4))
+
+
 def test_div_forward_and_gradient_on_both_signs_of_the_denominator():
     check_op(lambda x, y: x / y, np.divide, n_inputs=2, domain=[(-2.0, 2.0), (0.5, 2.0)])
     check_op(lambda x, y: x / y, np.divide, n_inputs=2, domain=[(-2.0, 2.0), (-2.0, -0.5)])

@@ -46,7 +46,7 @@ NAMES = [(prefix, name) for prefix, module in MODULES.items() for name in _publi
 
 
 def test_the_walk_sees_the_contract():
-    # the names DESIGN.md promises are among those checked below (a broken walk would check nothing)
+    # the names the API reference promises are among those checked below (a broken walk would check nothing)
     walked = {f"{p}.{n}" for p, n in NAMES}
     for name in ("tg.Tensor", "tg.no_grad", "tg.gradcheck", "tg.nn.LSTMCell", "tg.nn.unroll",
                  "tg.optim.clip_grad_norm", "tg.optim.Adam", "tg.viz.draw", "tg.viz.grad_flow",

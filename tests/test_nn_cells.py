@@ -21,7 +21,7 @@ def _sig(a):
 
 
 def _reference_step(cell, x, state):
-    """One step of each cell, written from DESIGN.md's table with numpy only."""
+    """One step of each cell, written from the cells' equations (docs/api.md) with numpy only."""
     p = {k: v for k, v in cell.state_dict().items()}
     act = {"tanh": np.tanh, "sigmoid": _sig, "relu": lambda a: np.maximum(a, 0)}
     H = cell.hidden_size
@@ -153,6 +153,18 @@ def test_unroll_names_steps_and_scopes_each_step(kind, lean):
     assert x3.scope == ("t=3",) and x3.op == "getitem"
     ops_used = {n.op for n in nodes if n.op is not None}
     assert ops_used <= {"add", "sub", "mul", "matmul", "tanh", "sigmoid", "getitem", "stack", "sum"}
+
+
+@pytest.mark.parametrize("kind, middle", [("dampened", "mul"), ("elman", "matmul"), ("lstm", "matmul")])
+def test_the_pre_activation_is_one_add_node_of_its_three_terms(kind, middle):
+    """x_t W + (lam h | h U) + b is drawn as the equation reads: one sum with an edge from each term."""
+    cell = _make(kind, 2, 3, seed=0)
+    h0 = cell.initial_state(1)
+    out = cell(np.ones((1, 2)), h0)
+    # h = s(a) for the simple cells; the LSTM names its pre-activation z
+    a = next(n for n in _graph(out.h.sum()) if n.name == "z") if kind == "lstm" else out.parents[0]
+    assert a.op == "add" and [p.op for p in a.parents] == ["matmul", middle, None]
+    assert a.parents[0].parents[1] is cell.W and a.parents[2] is cell.b
 
 
 def test_initial_state_is_named_when_given_unnamed():

@@ -10,7 +10,7 @@ from .engine.context import (
     scope,
     set_grad_enabled,
 )
-from .engine.factory import concat, ones, randn, stack, zeros
+from .engine.factory import add, concat, ones, randn, stack, zeros
 from .engine.function import Function, ShapeError
 from .engine.tensor import Tensor
 from .gradcheck import GradcheckError, gradcheck
@@ -20,7 +20,7 @@ from .speed.lean import lean
 __version__ = "0.1.0"
 
 __all__ = [
-    "AnomalyError", "Function", "GradcheckError", "ShapeError", "Tensor", "concat",
+    "AnomalyError", "Function", "GradcheckError", "ShapeError", "Tensor", "add", "concat",
     "detect_anomaly", "enable_grad", "gradcheck", "is_grad_enabled", "lean", "no_grad", "ones",
     "randn", "scope", "set_grad_enabled", "stack", "zeros",
     "CheckpointError", "load", "nn", "optim", "save", "speed", "viz",

@@ -1,4 +1,4 @@
-"""Tensors made from a shape (zeros, ones, standard normal samples) or from other tensors (concat, stack)."""
+"""Tensors made from a shape (zeros, ones, standard normal samples) or from others (add, concat, stack)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .arrays import shape_of
-from .ops import Concat, Stack
+from .ops import Add, Concat, Stack
 from .tensor import Tensor, as_tensor
 
 
@@ -27,6 +27,15 @@ def randn(shape: Any, rng: np.random.Generator | None = None, **kwargs: Any) -> 
     rng = np.random.default_rng() if rng is None else rng
     dtype = kwargs.pop("dtype", None) or np.float64
     return Tensor(rng.standard_normal(shape_of(shape)).astype(dtype, copy=False), **kwargs)
+
+
+def add(x: Any, y: Any, *more: Any) -> Tensor:
+    """x + y + ... with broadcasting, as one node with an input per term (a cell's x W + h U + b).
+    Numbers and arrays become constants of the first Tensor term's float dtype, as in `x + 1.0`."""
+    terms = (x, y, *more)
+    like = next((t for t in terms if isinstance(t, Tensor)), None)
+    like = as_tensor(x) if like is None else like
+    return Add.apply(*[like._const(t) for t in terms])
 
 
 def concat(tensors: Sequence[Any], axis: int = 0) -> Tensor:

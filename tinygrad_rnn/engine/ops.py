@@ -17,11 +17,11 @@ from .function import Function
 
 
 class Add(Function):
-    """z = x + y;  dz/dx = 1, dz/dy = 1"""
+    """z = x + y (+ more terms: `tg.add(a, b, c)` is one node);  dz/d(each term) = 1"""
     @staticmethod
-    def forward(ctx, x, y): return x + y
+    def forward(ctx, x, y, *more): return sum(more, x + y)
     @staticmethod
-    def backward(ctx, g): return g, g
+    def backward(ctx, g): return (g,) * len(ctx.parents)
 
 
 class Sub(Function):

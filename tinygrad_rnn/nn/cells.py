@@ -1,4 +1,4 @@
-"""The recurrent cells of DESIGN.md, each built only from the core's primitive ops.
+"""The recurrent cells (dampened, Elman, LSTM, GRU), each built only from the engine's primitive ops.
 
 Row vectors: x_t is (B, I), h_t is (B, H). Every step runs inside a scope named after the
 cell ("dampened", "elman", "lstm", "gru"); the LSTM and GRU gates get scopes of their own, so
@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..engine.context import ShapeError, scope
+from ..engine.factory import add
 from ..engine.tensor import Tensor, as_tensor
 from . import activations, init
 from .module import Module, parameter
@@ -121,7 +122,7 @@ class DampenedCell(_Cell):
     def __call__(self, x: Any, h: Tensor) -> Tensor:
         x, (h,) = self._checked(x, h)
         with scope("dampened"):
-            return self._s(x @ self.W + self.lam * h + self.b)
+            return self._s(add(x @ self.W, self.lam * h, self.b))
 
 
 class ElmanCell(_Cell):
@@ -139,7 +140,7 @@ class ElmanCell(_Cell):
     def __call__(self, x: Any, h: Tensor) -> Tensor:
         x, (h,) = self._checked(x, h)
         with scope("elman"):
-            return self._s(x @ self.W + h @ self.U + self.b)
+            return self._s(add(x @ self.W, h @ self.U, self.b))
 
 
 class LSTMCell(_Cell):
@@ -170,7 +171,7 @@ class LSTMCell(_Cell):
         x, (h, c) = self._checked(x, state)
         H = self.hidden_size
         with scope("lstm"):
-            z = x @ self.W + h @ self.U + self.b
+            z = add(x @ self.W, h @ self.U, self.b)
             with scope("input gate"):
                 i = z[..., :H].sigmoid()
             with scope("forget gate"):

@@ -81,6 +81,7 @@
     renderCaption(now);
     renderInfo();
     quizRender();
+    if (typeof zoom === "string") applyZoom();  // a caption of another length moves the stage's top edge
     if (!timer) {
       const q = quiz.on ? (quiz.values ? "&quiz=values" : "&quiz") : "";
       try { history.replaceState(null, "", "#step=" + pos + "&view=" + views[cur].v.key + q); } catch (err) { /* sandboxed */ }
@@ -402,7 +403,6 @@
     views.forEach((V, j) => { V.root.hidden = j !== k; });
     document.querySelectorAll("#viewbtns button").forEach((b, j) => b.classList.toggle("on", j === k));
     hovered = null; pinned = null;
-    applyZoom();
     render();
   }
   // zoom: "auto" keeps labels readable (the stage scrolls and follows the step), "fit" shows it all
