@@ -1,4 +1,5 @@
-"""Array helpers of the engine: what a Tensor accepts, shapes and axes, fingerprints, a slice's gradient."""
+"""Array helpers of the engine: what a Tensor accepts, shapes and axes, fingerprints, un-broadcasting,
+and the gradient terms kept as recipes (a slice's, a 2-D matmul's)."""
 
 from __future__ import annotations
 
